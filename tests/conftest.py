@@ -1,0 +1,64 @@
+"""Shared fixtures: real data from $TFSNORKEL_DATA_DIR (required in CI), quiet TensorFlow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+
+def _data_dir() -> Path | None:
+    env = os.environ.get("TFSNORKEL_DATA_DIR")
+    if env:
+        return Path(env).resolve()
+    return DEFAULT_DATA if DEFAULT_DATA.is_dir() else None
+
+
+def require_data(rel: str) -> Path:
+    """Returns $TFSNORKEL_DATA_DIR/rel; fails in CI (CI=true) when missing, skips elsewhere."""
+    root = _data_dir()
+    path = None if root is None else root / rel
+    if path is not None and path.exists():
+        return path
+    msg = f"real data {rel!r} not found (TFSNORKEL_DATA_DIR={os.environ.get('TFSNORKEL_DATA_DIR')!r})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(msg + " — CI must provide it")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real-data root, with every set the tests use present."""
+    for rel in ("wrench/youtube", "wrench/sms", "wrench/trec", "youtube_spam_collection"):
+        require_data(rel)
+    root = _data_dir()
+    assert root is not None
+    os.environ["TFSNORKEL_DATA_DIR"] = str(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def youtube(data_dir):
+    from tfsnorkel.datasets import load_wrench
+
+    return load_wrench("youtube", data_dir)
+
+
+@pytest.fixture(scope="session")
+def sms(data_dir):
+    from tfsnorkel.datasets import load_wrench
+
+    return load_wrench("sms", data_dir)
+
+
+@pytest.fixture(scope="session")
+def trec(data_dir):
+    from tfsnorkel.datasets import load_wrench
+
+    return load_wrench("trec", data_dir)

@@ -1,0 +1,3 @@
+"""labelmodel stage of the pipeline (see DESIGN.md)."""
+
+__all__: list[str] = []
