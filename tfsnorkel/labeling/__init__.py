@@ -1,3 +1,7 @@
-"""labeling stage of the pipeline (see DESIGN.md)."""
+"""Stage 1: labeling functions, the LF set compiled into one tf.function, appliers, analysis."""
 
-__all__: list[str] = []
+from tfsnorkel.labeling.iterate import *  # noqa: F403
+
+from tfsnorkel.labeling import iterate
+
+__all__: list[str] = sorted({*iterate.__all__})

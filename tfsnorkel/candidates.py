@@ -1,0 +1,3 @@
+"""Candidate specs, pair-candidate extraction, reproducible splits."""
+
+__all__: list[str] = []
