@@ -1,3 +1,19 @@
-"""labelmodel stage of the pipeline (see DESIGN.md)."""
+"""Label model stage: voting baselines, the Keras label-model layer, structure learning.
 
-__all__: list[str] = []
+See DESIGN.md ("The label model, in brief") for the generative story.
+"""
+
+from tfsnorkel.labelmodel.baselines import MajorityVoter, WeightedVoter, majority_vote, weighted_vote
+from tfsnorkel.labelmodel.stats import LabelStats, unique_rows
+from tfsnorkel.labelmodel.synthetic import SyntheticLabels, synthetic_label_matrix
+
+__all__ = [
+    "LabelStats",
+    "MajorityVoter",
+    "SyntheticLabels",
+    "WeightedVoter",
+    "majority_vote",
+    "synthetic_label_matrix",
+    "unique_rows",
+    "weighted_vote",
+]
