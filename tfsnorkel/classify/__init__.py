@@ -1,7 +1,8 @@
 """Stage 3: noise-aware training: the loss, soft-label datasets, ready-made classifiers, export of soft labels."""
 
+from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403
 
-from tfsnorkel.classify import losses
+from tfsnorkel.classify import data, losses
 
-__all__: list[str] = sorted({*losses.__all__})
+__all__: list[str] = sorted({*data.__all__, *losses.__all__})
