@@ -2,7 +2,8 @@
 
 from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403
+from tfsnorkel.classify.models import *  # noqa: F403
 
-from tfsnorkel.classify import data, losses
+from tfsnorkel.classify import data, losses, models
 
-__all__: list[str] = sorted({*data.__all__, *losses.__all__})
+__all__: list[str] = sorted({*data.__all__, *losses.__all__, *models.__all__})

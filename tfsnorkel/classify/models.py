@@ -1,0 +1,326 @@
+"""Ready-made classifiers for soft labels: plain Keras functional models that output logits.
+
+Nothing here is a custom model class: :func:`text_classifier` and :func:`tabular_classifier`
+build ordinary ``keras.Model`` graphs of stock layers (``TextVectorization`` or
+``Normalization`` inside the model, so they take raw inputs and save with Keras's own
+``.keras`` format). Binary tasks get one logit (pair it with :class:`tfsnorkel.NoiseAwareLoss`,
+sigmoid cross-entropy), ``C > 2`` classes get ``C`` logits (softmax cross-entropy).
+Training is Keras's own loop: callbacks, progress bar, ``tf.distribute``.
+
+Recipe (early stopping on a small gold dev set):
+
+.. code-block:: python
+
+    clf = ts.text_classifier(cardinality=2, adapt_data=df_train["text"])
+    clf.compile(optimizer="adam", loss=ts.NoiseAwareLoss())
+    clf.fit(
+        ts.soft_label_dataset(df_train["text"], P_train, L_train, batch_size=64),
+        validation_data=ts.gold_dataset(df_dev["text"], y_dev, cardinality=2),
+        epochs=30,
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
+                                                 restore_best_weights=True)],
+    )
+    probs = ts.predict_proba(clf, df_test["text"])      # [N, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+__all__ = [
+    "logits_to_probs",
+    "predict_proba",
+    "tabular_classifier",
+    "text_classifier",
+]
+
+_TEXT_MODES = ("tf_idf", "multi_hot", "count", "embedding")
+
+
+def _check_cardinality(cardinality: Any) -> int:
+    if not isinstance(cardinality, (int, np.integer)) or isinstance(cardinality, bool) or cardinality < 2:
+        raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+    return int(cardinality)
+
+
+def _strings(values: Any, what: str) -> np.ndarray:
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    if isinstance(values, tf.Tensor):
+        return values
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be a 1-D sequence of strings. Received shape: {arr.shape}")
+    if arr.dtype.kind == "O":
+        nulls = pd.isna(arr)
+        if nulls.any():
+            row = int(np.flatnonzero(nulls)[0])
+            raise ValueError(f"{what} has a missing value at row {row}. Received: {arr[row]!r}")
+    elif arr.dtype.kind not in "US":
+        raise TypeError(f"{what} must hold strings. Received dtype: {arr.dtype}")
+    return arr.astype(str).astype(object)
+
+
+def _head(x: Any, n_out: int, hidden_units: Sequence[int], dropout: float, l2: float) -> Any:
+    reg = keras.regularizers.L2(l2) if l2 else None
+    for i, units in enumerate(hidden_units):
+        x = keras.layers.Dense(int(units), activation="relu", kernel_regularizer=reg,
+                               name=f"hidden_{i}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    return keras.layers.Dense(n_out, kernel_regularizer=reg, name="logits")(x)
+
+
+def _check_head(hidden_units: Sequence[int], dropout: float, l2: float) -> None:
+    if any(not isinstance(u, (int, np.integer)) or u < 1 for u in hidden_units):
+        raise ValueError(
+            f"hidden_units must be positive integers. Received: hidden_units={tuple(hidden_units)!r}"
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0. Received: l2={l2!r}")
+
+
+def text_classifier(
+    cardinality: int = 2,
+    *,
+    adapt_data: Any = None,
+    vocabulary: Sequence[str] | None = None,
+    idf_weights: Sequence[float] | None = None,
+    max_tokens: int = 20000,
+    ngrams: int | None = 2,
+    mode: str = "tf_idf",
+    embedding_dim: int = 64,
+    sequence_length: int = 64,
+    hidden_units: Sequence[int] = (),
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    name: str = "text_classifier",
+) -> keras.Model:
+    """A Keras model from raw strings ``[batch]`` to logits, with ``TextVectorization`` inside.
+
+    Args:
+        cardinality: number of classes; 2 gives one logit, ``C > 2`` gives ``C`` logits.
+            Defaults to `2`.
+        adapt_data: texts to learn the vocabulary (and idf weights) from, e.g. the training
+            texts. Defaults to `None` (then ``vocabulary`` is required).
+        vocabulary: a fixed vocabulary instead of ``adapt_data``. Defaults to `None`.
+        idf_weights: idf weights for a fixed vocabulary in ``"tf_idf"`` mode. Defaults to
+            `None`.
+        max_tokens: vocabulary size cap. Defaults to `20000`.
+        ngrams: n-gram order for the bag-of-words modes. Defaults to `2`.
+        mode: ``"tf_idf"``, ``"multi_hot"``, ``"count"`` (a linear/MLP model over n-grams) or
+            ``"embedding"`` (token embeddings, masked average pooling). Defaults to `"tf_idf"`.
+        embedding_dim: embedding width for ``"embedding"``. Defaults to `64`.
+        sequence_length: tokens kept per text for ``"embedding"``. Defaults to `64`.
+        hidden_units: widths of hidden ReLU layers before the logits. Defaults to `()`
+            (a linear model over the text features).
+        dropout: dropout after each hidden layer. Defaults to `0.0`.
+        l2: L2 penalty on dense kernels. Defaults to `0.0`.
+        name: model name. Defaults to `"text_classifier"`.
+
+    Returns:
+        An uncompiled ``keras.Model`` with one string input named ``"text"`` (shape ``[batch]``)
+        and logits ``[batch, 1]`` (binary) or ``[batch, C]``.
+
+    Raises:
+        ValueError: bad arguments, or neither ``adapt_data`` nor ``vocabulary``.
+
+    Example:
+        >>> clf = text_classifier(2, adapt_data=["buy now", "hello there"])
+        >>> clf(tf.constant(["buy", "hi"])).shape
+        TensorShape([2, 1])
+    """
+    c = _check_cardinality(cardinality)
+    if mode not in _TEXT_MODES:
+        raise ValueError(f"mode must be one of {_TEXT_MODES}. Received: mode={mode!r}")
+    _check_head(hidden_units, dropout, l2)
+    if adapt_data is None and vocabulary is None:
+        raise ValueError(
+            "text_classifier needs adapt_data (texts to learn the vocabulary from) or a "
+            "vocabulary. Received: adapt_data=None, vocabulary=None"
+        )
+    if mode == "tf_idf" and vocabulary is not None and idf_weights is None:
+        raise ValueError(
+            "mode='tf_idf' with a fixed vocabulary needs idf_weights (or use adapt_data). "
+            "Received: idf_weights=None"
+        )
+    if mode == "embedding":
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens,
+            output_mode="int",
+            output_sequence_length=int(sequence_length),
+            vocabulary=vocabulary,
+            name="vectorize",
+        )
+    else:
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens,
+            ngrams=ngrams,
+            output_mode=mode,
+            vocabulary=vocabulary,
+            idf_weights=idf_weights,
+            name="vectorize",
+        )
+    if vocabulary is None:
+        texts = _strings(adapt_data, "adapt_data")
+        if len(texts) == 0:
+            raise ValueError("adapt_data is empty. Received: 0 texts")
+        vectorize.adapt(tf.constant(texts, dtype=tf.string))
+    inp = keras.Input(shape=(), dtype="string", name="text")
+    x = vectorize(inp)
+    if mode == "embedding":
+        x = keras.layers.Embedding(
+            vectorize.vocabulary_size(), int(embedding_dim), mask_zero=True, name="embedding"
+        )(x)
+        x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
+    out = _head(x, 1 if c == 2 else c, hidden_units, dropout, l2)
+    return keras.Model(inp, out, name=name)
+
+
+def tabular_classifier(
+    cardinality: int = 2,
+    *,
+    adapt_data: Any,
+    hidden_units: Sequence[int] = (64,),
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    name: str = "tabular_classifier",
+) -> keras.Model:
+    """An MLP over numeric features with a ``Normalization`` layer adapted to ``adapt_data``.
+
+    Args:
+        cardinality: number of classes (2: one logit; ``C > 2``: ``C`` logits). Defaults to `2`.
+        adapt_data: training features. A DataFrame or dict of numeric columns gives a model
+            with one named ``[batch]`` input per column (servable as plain ``[None]``
+            tensors); an ``[N, d]`` array gives one ``[batch, d]`` input named ``"features"``.
+        hidden_units: widths of the hidden ReLU layers. Defaults to `(64,)`.
+        dropout: dropout after each hidden layer. Defaults to `0.0`.
+        l2: L2 penalty on dense kernels. Defaults to `0.0`.
+        name: model name. Defaults to `"tabular_classifier"`.
+
+    Returns:
+        An uncompiled ``keras.Model`` producing logits.
+
+    Raises:
+        ValueError: non-numeric or non-finite ``adapt_data`` (the column and row are named),
+            or bad arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> clf = tabular_classifier(3, adapt_data={"a": np.arange(4.0), "b": np.ones(4)})
+        >>> clf({"a": tf.constant([1.0]), "b": tf.constant([2.0])}).shape
+        TensorShape([1, 3])
+    """
+    c = _check_cardinality(cardinality)
+    _check_head(hidden_units, dropout, l2)
+    if isinstance(adapt_data, pd.DataFrame):
+        adapt_data = {str(k): adapt_data[k].to_numpy() for k in adapt_data.columns}
+    if isinstance(adapt_data, Mapping):
+        cols = {str(k): _numeric(v, f"column {str(k)!r}") for k, v in adapt_data.items()}
+        if not cols:
+            raise ValueError("adapt_data has no columns. Received: {}")
+        for k, v in cols.items():
+            if v.ndim != 1:
+                raise ValueError(f"column {k!r} must be 1-D. Received shape: {v.shape}")
+        X = np.stack(list(cols.values()), axis=1)
+        inputs: Any = {k: keras.Input(shape=(), dtype="float32", name=k) for k in cols}
+        x = keras.layers.Concatenate(name="stack")(
+            [keras.layers.Reshape((1,), name=f"col_{i}")(inputs[k]) for i, k in enumerate(cols)]
+        )
+    else:
+        X = _numeric(adapt_data, "features")
+        if X.ndim != 2:
+            raise ValueError(f"adapt_data must be [N, d] or a dict of columns. Received shape: {X.shape}")
+        inputs = keras.Input(shape=(X.shape[1],), dtype="float32", name="features")
+        x = inputs
+    if len(X) == 0:
+        raise ValueError("adapt_data is empty. Received: 0 rows")
+    norm = keras.layers.Normalization(name="normalize")
+    norm.adapt(X)
+    out = _head(norm(x), 1 if c == 2 else c, hidden_units, dropout, l2)
+    return keras.Model(inputs, out, name=name)
+
+
+def _numeric(values: Any, what: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{what} must be numeric. Received dtype: {arr.dtype}")
+    arr = arr.astype(np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{what} must be finite. Received: {arr[idx].item()!r} at row {idx[0]}")
+    return arr
+
+
+def logits_to_probs(outputs: tf.Tensor, from_logits: bool = True) -> tf.Tensor:
+    """Turns classifier outputs into ``[batch, C]`` probabilities (pure TF, servable).
+
+    One output per row is a binary logit: ``[1 - sigmoid(z), sigmoid(z)]``. ``C`` outputs are
+    logits for a softmax. With ``from_logits=False`` outputs are probabilities already (a
+    single column is the positive-class probability).
+
+    Args:
+        outputs: ``[batch]``, ``[batch, 1]`` or ``[batch, C]`` model outputs.
+        from_logits: whether ``outputs`` are logits. Defaults to `True`.
+
+    Returns:
+        ``float32`` probabilities ``[batch, C]`` (``C = 2`` for one output).
+
+    Example:
+        >>> logits_to_probs(tf.constant([[0.0]])).numpy().tolist()
+        [[0.5, 0.5]]
+    """
+    with tf.name_scope("logits_to_probs"):
+        z = tf.cast(tf.convert_to_tensor(outputs), tf.float32)
+        if z.shape.rank == 1:
+            z = z[:, None]
+        if z.shape[-1] == 1:
+            p = tf.sigmoid(z) if from_logits else z
+            return tf.concat([1.0 - p, p], axis=-1)
+        return tf.nn.softmax(z, axis=-1) if from_logits else z
+
+
+def predict_proba(
+    model: keras.Model,
+    x: Any,
+    *,
+    batch_size: int = 256,
+    from_logits: bool = True,
+    verbose: int | str = 0,
+) -> np.ndarray:
+    """Class probabilities ``[N, C]`` from a classifier, binary single-logit models included.
+
+    Args:
+        model: a Keras model outputting logits (e.g. from :func:`text_classifier`).
+        x: inputs; a 1-D array/Series/list of strings is passed as a string tensor.
+        batch_size: prediction batch size. Defaults to `256`.
+        from_logits: whether the model outputs logits. Defaults to `True`.
+        verbose: Keras progress-bar verbosity. Defaults to `0`.
+
+    Returns:
+        ``float32`` numpy array ``[N, C]``; rows sum to 1.
+
+    Example:
+        >>> clf = text_classifier(2, adapt_data=["buy now", "hello there"])
+        >>> predict_proba(clf, ["buy"]).shape
+        (1, 2)
+    """
+    if isinstance(x, (pd.Series, pd.Index, list, tuple)) or (
+        isinstance(x, np.ndarray) and x.dtype.kind in "OUS"
+    ):
+        arr = np.asarray(x.to_numpy() if hasattr(x, "to_numpy") else x)
+        if arr.dtype.kind in "OUS":
+            x = tf.constant(_strings(arr, "x"), dtype=tf.string)
+    elif isinstance(x, pd.DataFrame):
+        x = {str(k): x[k].to_numpy() for k in x.columns}
+    out = model.predict(x, batch_size=batch_size, verbose=verbose)
+    return logits_to_probs(out, from_logits=from_logits).numpy()
