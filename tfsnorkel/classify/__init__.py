@@ -3,7 +3,8 @@
 from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403
 from tfsnorkel.classify.models import *  # noqa: F403
+from tfsnorkel.classify.softlabels import *  # noqa: F403
 
-from tfsnorkel.classify import data, losses, models
+from tfsnorkel.classify import data, losses, models, softlabels
 
-__all__: list[str] = sorted({*data.__all__, *losses.__all__, *models.__all__})
+__all__: list[str] = sorted({*data.__all__, *losses.__all__, *models.__all__, *softlabels.__all__})
