@@ -1,3 +1,233 @@
-"""One SavedModel for the whole pipeline (TF Serving contract)."""
+"""One SavedModel for the whole pipeline (TF Serving contract).
 
-__all__: list[str] = []
+:func:`export_pipeline` wraps any subset of (LF set, label model, classifier) in a
+``tf.Module`` whose ``tf.function`` signatures take plain string/numeric tensors with a free
+batch dimension (``[None]``) and saves it with ``tf.saved_model.save``:
+
+* ``serving_default``: raw features -> ``probabilities`` ``[batch, C]`` and ``label``
+  ``[batch]`` from the classifier (without a classifier: the same as ``weak_label``);
+* ``weak_label``: raw features -> ``votes`` ``int32 [batch, m]`` from the LF set, ``covered``
+  (some LF voted) and, with a label model, ``soft_labels`` ``[batch, C]`` and ``label``.
+  With a label model but no LF set it takes the votes themselves (``votes``, ``[None, None]``).
+
+The export is hermetic: plain TensorFlow loads it in a fresh process, without Keras or
+tfsnorkel, and the graph holds no ``PyFunc``/``EagerPyFunc`` op (checked after saving with
+:func:`find_pyfunc_ops`). An LF set with Python LFs (``tf.numpy_function``) is refused
+(``python_lfs="raise"``) or left out of the export (``python_lfs="skip"``, with a warning).
+
+Example:
+    >>> import tensorflow as tf                                   # doctest: +SKIP
+    >>> export_pipeline("export/spam", lfset=lfs, label_model=lm, classifier=clf)  # doctest: +SKIP
+    >>> served = tf.saved_model.load("export/spam")               # doctest: +SKIP
+    >>> served.signatures["weak_label"](text=tf.constant(["check out my channel"]))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from tfsnorkel.labels import ABSTAIN
+
+__all__ = ["PYFUNC_OPS", "export_pipeline", "find_pyfunc_ops"]
+
+#: Op types that call back into Python and cannot be served.
+PYFUNC_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def find_pyfunc_ops(path: str | os.PathLike) -> list[str]:
+    """Lists the Python-callback ops in a SavedModel's graph and function library.
+
+    Args:
+        path: a SavedModel directory.
+
+    Returns:
+        ``"function_name/node_name (OpType)"`` for every ``PyFunc``-like node; empty when the
+        export is servable.
+
+    Example:
+        >>> find_pyfunc_ops("export/spam")   # doctest: +SKIP
+        []
+    """
+    proto = saved_model_pb2.SavedModel()
+    with open(Path(path) / "saved_model.pb", "rb") as f:
+        proto.ParseFromString(f.read())
+    found = []
+    for meta in proto.meta_graphs:
+        for node in meta.graph_def.node:
+            if node.op in PYFUNC_OPS:
+                found.append(f"<graph>/{node.name} ({node.op})")
+        for fn in meta.graph_def.library.function:
+            for node in fn.node_def:
+                if node.op in PYFUNC_OPS:
+                    found.append(f"{fn.signature.name}/{node.name} ({node.op})")
+    return found
+
+
+def _classifier_specs(classifier: Any) -> tuple[dict[str, tf.TensorSpec], bool]:
+    """Input specs of a Keras model (free batch dim) and whether it takes a dict."""
+    struct = getattr(classifier, "_inputs_struct", None)
+    inputs = getattr(classifier, "inputs", None)
+    if not inputs:
+        raise ValueError(
+            "the classifier must be a built Keras model with known inputs (e.g. a functional "
+            f"model from text_classifier). Received: {type(classifier).__name__}"
+        )
+    as_dict = isinstance(struct, Mapping)
+    items = list(struct.items()) if as_dict else [(t.name, t) for t in inputs]
+    specs = {}
+    for name, t in items:
+        shape = [None, *list(t.shape)[1:]]
+        dtype = tf.as_dtype(getattr(t.dtype, "name", t.dtype))
+        specs[str(name)] = tf.TensorSpec(shape, dtype, name=str(name))
+    if not as_dict and len(specs) > 1:
+        raise ValueError(
+            "a classifier with several inputs must take a dict (name its inputs with "
+            f"keras.Input(name=...) and pass a dict). Received inputs: {list(specs)}"
+        )
+    return specs, as_dict
+
+
+class _Pipeline(tf.Module):
+    """The exported module: holds the stages and builds the signature functions."""
+
+    def __init__(self, lfset: Any, label_model: Any, classifier: Any, from_logits: bool) -> None:
+        super().__init__(name="tfsnorkel_pipeline")
+        self.lfset = lfset
+        self.label_model = label_model
+        self.classifier = classifier
+        self._from_logits = from_logits
+
+    def weak_label_fn(self) -> tf.types.experimental.ConcreteFunction:
+        if self.lfset is not None:
+            sig = dict(self.lfset.input_signature())
+
+            def weak_label(features):
+                votes = tf.cast(self.lfset(features), tf.int32)
+                return self._from_votes(votes)
+
+            return tf.function(weak_label, input_signature=[sig]).get_concrete_function()
+
+        def weak_label_votes(votes):
+            return self._from_votes(tf.cast(votes, tf.int32))
+
+        spec = tf.TensorSpec([None, None], tf.int32, name="votes")
+        return tf.function(weak_label_votes, input_signature=[spec]).get_concrete_function()
+
+    def _from_votes(self, votes: tf.Tensor) -> dict[str, tf.Tensor]:
+        out = {"votes": votes, "covered": tf.reduce_any(tf.not_equal(votes, ABSTAIN), axis=1)}
+        if self.label_model is not None:
+            probs = tf.cast(self.label_model(votes), tf.float32)
+            out["soft_labels"] = probs
+            out["label"] = tf.argmax(probs, axis=1, output_type=tf.int32)
+        return out
+
+    def serving_fn(self) -> tf.types.experimental.ConcreteFunction:
+        from tfsnorkel.classify.models import logits_to_probs
+
+        specs, as_dict = _classifier_specs(self.classifier)
+
+        def serve(features):
+            x = features if as_dict else next(iter(features.values()))
+            probs = logits_to_probs(self.classifier(x, training=False), self._from_logits)
+            return {
+                "probabilities": probs,
+                "label": tf.argmax(probs, axis=1, output_type=tf.int32),
+            }
+
+        return tf.function(serve, input_signature=[specs]).get_concrete_function()
+
+
+def export_pipeline(
+    path: str | os.PathLike,
+    lfset: Any = None,
+    label_model: Any = None,
+    classifier: Any = None,
+    *,
+    from_logits: bool = True,
+    python_lfs: Literal["raise", "skip"] = "raise",
+) -> dict[str, list[str]]:
+    """Writes one SavedModel with ``serving_default`` and ``weak_label`` signatures.
+
+    Args:
+        path: output directory.
+        lfset: an ``LFSet`` (``lfset(features) -> int32 [batch, m]``,
+            ``lfset.input_signature()``, ``lfset.python_lf_names``). Defaults to `None`.
+        label_model: a fitted label model that maps votes to ``[batch, C]`` probabilities in TF
+            ops (``tfsnorkel.LabelModel``, a Keras layer). Defaults to `None`.
+        classifier: a Keras model over raw inputs (e.g. :func:`tfsnorkel.text_classifier`).
+            Defaults to `None`.
+        from_logits: whether the classifier outputs logits (one logit: binary sigmoid; ``C``:
+            softmax). Defaults to `True`.
+        python_lfs: what to do when ``lfset`` has Python LFs, which cannot be served:
+            ``"raise"`` refuses; ``"skip"`` leaves the LF set (hence ``weak_label`` over raw
+            features) out and warns. Defaults to `"raise"`.
+
+    Returns:
+        ``{signature name: sorted input names}`` of what was written.
+
+    Raises:
+        ValueError: nothing to export; Python LFs with ``python_lfs="raise"`` (named in the
+            message); a stage that is not expressible in TF ops; a PyFunc op in the result.
+
+    Example:
+        >>> export_pipeline("export/spam", lfset=lfs, classifier=clf)  # doctest: +SKIP
+        {'serving_default': ['text'], 'weak_label': ['text']}
+    """
+    if python_lfs not in ("raise", "skip"):
+        raise ValueError(f"python_lfs must be 'raise' or 'skip'. Received: python_lfs={python_lfs!r}")
+    if lfset is None and label_model is None and classifier is None:
+        raise ValueError(
+            "export_pipeline needs at least one of lfset, label_model, classifier. "
+            "Received: all None"
+        )
+    if lfset is not None:
+        py = list(getattr(lfset, "python_lf_names", []))
+        if py:
+            msg = (
+                f"the LF set has Python LFs {py}, which run through tf.numpy_function and "
+                "cannot be served from a SavedModel; rewrite them as compiled LFs (keyword_lf, "
+                "regex_lf, ...)"
+            )
+            if python_lfs == "raise":
+                raise ValueError(msg + " or pass python_lfs='skip'. Received: python_lfs='raise'")
+            warnings.warn(msg + "; exporting without the LF set (no raw-feature weak_label)",
+                          stacklevel=2)
+            lfset = None
+            if label_model is None and classifier is None:
+                raise ValueError(
+                    "nothing servable is left: the LF set has only-Python LFs skipped and no "
+                    f"label model or classifier was given. Received Python LFs: {py}"
+                )
+    module = _Pipeline(lfset, label_model, classifier, from_logits)
+    signatures: dict[str, Any] = {}
+    try:
+        if lfset is not None or label_model is not None:
+            signatures["weak_label"] = module.weak_label_fn()
+        if classifier is not None:
+            signatures["serving_default"] = module.serving_fn()
+    except (TypeError, NotImplementedError, AttributeError) as exc:
+        raise ValueError(
+            "a pipeline stage could not be traced into TF ops (a label model must be a Keras "
+            f"layer / tf.Module computing in TensorFlow). Received error: {exc}"
+        ) from exc
+    if "serving_default" not in signatures:
+        signatures["serving_default"] = signatures["weak_label"]
+    tf.saved_model.save(module, str(path), signatures=signatures)
+    bad = find_pyfunc_ops(path)
+    if bad:
+        raise ValueError(
+            f"the export at {str(path)!r} holds Python callback ops and would not serve. "
+            f"Received ops: {bad[:5]}"
+        )
+    return {name: sorted(_flat_names(fn)) for name, fn in signatures.items()}
+
+
+def _flat_names(fn: Any) -> list[str]:
+    return [s.name for s in tf.nest.flatten(fn.structured_input_signature[0])]

@@ -1,0 +1,188 @@
+"""export_pipeline: one hermetic SavedModel (fresh process, TF only), no PyFunc ops, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfsnorkel.classify.models import logits_to_probs, tabular_classifier, text_classifier
+from tfsnorkel.export import export_pipeline, find_pyfunc_ops
+
+TEXTS = ["buy cheap pills", "hello friend", "check out my channel", "nice song", "",
+         "Buy NOW, hello!"]
+
+LOADER = textwrap.dedent(
+    """
+    import json, sys
+    for blocked in ("keras", "tf_keras", "tfsnorkel"):
+        sys.modules[blocked] = None  # any import of these now raises ImportError
+    import tensorflow as tf
+
+    path, inputs_file = sys.argv[1], sys.argv[2]
+    with open(inputs_file) as f:
+        calls = json.load(f)
+    served = tf.saved_model.load(path)
+    out = {"signatures": sorted(served.signatures)}
+    for sig, kwargs in calls.items():
+        args = {}
+        for k, v in kwargs.items():
+            args[k] = tf.constant(v["values"], dtype=v["dtype"])
+        res = served.signatures[sig](**args)
+        out[sig] = {k: t.numpy().tolist() for k, t in res.items()}
+    loaded = sorted(m for m, v in sys.modules.items() if v is not None
+                    and (m.split(".")[0] in ("keras", "tfsnorkel", "tf_keras")))
+    out["loaded_blocked_modules"] = loaded
+    print("RESULT" + json.dumps(out))
+    """
+)
+
+
+def load_in_fresh_process(path, calls, tmp_path):
+    """Calls signatures of the SavedModel at `path` in a new Python that imports only TensorFlow."""
+    script = tmp_path / "load.py"
+    script.write_text(LOADER)
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps(calls))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run(
+        [sys.executable, str(script), str(path), str(inputs)],
+        capture_output=True, text=True, env=env, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
+    return json.loads(line[len("RESULT"):])
+
+
+class ToyLFSet(tf.Module):
+    """Stands for an LFSet: regex votes in pure TF over field "text"."""
+
+    names = ["spam_words", "greeting"]
+    python_lf_names: list[str] = []
+
+    def input_signature(self):
+        return {"text": tf.TensorSpec([None], tf.string, name="text")}
+
+    def __call__(self, features):
+        t = tf.strings.lower(features["text"])
+        spam = tf.where(tf.strings.regex_full_match(t, r"(?s).*\b(buy|check)\b.*"), 1, -1)
+        ham = tf.where(tf.strings.regex_full_match(t, r"(?s).*\bhello\b.*"), 0, -1)
+        return tf.stack([spam, ham], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="tfsnorkel_tests")
+class ToyLabelModel(keras.layers.Layer):
+    """Stands for a LabelModel: weighted vote counts with a learned-looking weight vector."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(2,), initializer=keras.initializers.Constant([1.5, 0.7]))
+
+    def call(self, votes):
+        counts = tf.reduce_sum(tf.one_hot(votes, 2) * self.w[:, None], axis=1) + 0.25
+        return counts / tf.reduce_sum(counts, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def stages():
+    keras.utils.set_random_seed(0)
+    clf = text_classifier(2, adapt_data=TEXTS, max_tokens=50)
+    return ToyLFSet(), ToyLabelModel(), clf
+
+
+def test_full_export_is_hermetic_and_matches_memory(stages, tmp_path):
+    lfset, lm, clf = stages
+    path = tmp_path / "pipeline"
+    sigs = export_pipeline(path, lfset=lfset, label_model=lm, classifier=clf)
+    assert sigs == {"serving_default": ["text"], "weak_label": ["text"]}
+    assert find_pyfunc_ops(path) == []
+    calls = {s: {"text": {"values": TEXTS, "dtype": "string"}} for s in sigs}
+    served = load_in_fresh_process(path, calls, tmp_path)
+    assert served["loaded_blocked_modules"] == []
+    assert served["signatures"] == ["serving_default", "weak_label"]
+
+    votes = lfset({"text": tf.constant(TEXTS)}).numpy()
+    soft = lm(tf.constant(votes)).numpy()
+    probs = logits_to_probs(clf(tf.constant(TEXTS))).numpy()
+    wl = served["weak_label"]
+    assert wl["votes"] == votes.tolist() == [[1, -1], [-1, 0], [1, -1], [-1, -1], [-1, -1], [1, 0]]
+    assert wl["covered"] == [True, True, True, False, False, True]
+    np.testing.assert_allclose(wl["soft_labels"], soft, rtol=1e-6)
+    assert wl["label"] == soft.argmax(1).tolist()
+    sd = served["serving_default"]
+    np.testing.assert_allclose(sd["probabilities"], probs, rtol=1e-6, atol=1e-7)
+    assert sd["label"] == probs.argmax(1).tolist()
+
+
+def test_subsets_of_stages(stages, tmp_path):
+    lfset, lm, clf = stages
+    assert export_pipeline(tmp_path / "clf", classifier=clf) == {"serving_default": ["text"]}
+    only_lf = export_pipeline(tmp_path / "lf", lfset=lfset)
+    assert only_lf == {"serving_default": ["text"], "weak_label": ["text"]}
+    only_lm = export_pipeline(tmp_path / "lm", label_model=lm)
+    assert only_lm == {"serving_default": ["votes"], "weak_label": ["votes"]}
+    served = tf.saved_model.load(str(tmp_path / "lm"))
+    out = served.signatures["weak_label"](votes=tf.constant([[1, -1], [-1, -1]]))
+    np.testing.assert_allclose(out["soft_labels"].numpy(), lm(tf.constant([[1, -1], [-1, -1]])))
+    assert out["covered"].numpy().tolist() == [True, False]
+    served = tf.saved_model.load(str(tmp_path / "lf"))
+    assert sorted(served.signatures["serving_default"](text=tf.constant(["buy"]))) == [
+        "covered", "votes"]
+
+
+def test_tabular_dict_classifier_has_one_input_per_column(tmp_path):
+    df = pd.DataFrame({"age": [20.0, 30.0, 40.0], "income": [1.0, 2.0, 5.0]})
+    clf = tabular_classifier(3, adapt_data=df, hidden_units=(4,))
+    sigs = export_pipeline(tmp_path / "tab", classifier=clf)
+    assert sigs == {"serving_default": ["age", "income"]}
+    served = tf.saved_model.load(str(tmp_path / "tab"))
+    feats = {k: tf.constant(v.to_numpy(), tf.float32) for k, v in df.items()}
+    out = served.signatures["serving_default"](**feats)
+    np.testing.assert_allclose(out["probabilities"].numpy(), logits_to_probs(clf(feats)).numpy(),
+                               rtol=1e-6)
+
+
+class PyLFSet(ToyLFSet):
+    python_lf_names = ["my_python_lf", "other_py"]
+
+
+def test_python_lfs_are_refused_or_skipped(stages, tmp_path):
+    _, lm, clf = stages
+    with pytest.raises(ValueError, match=r"Python LFs \['my_python_lf', 'other_py'\].*python_lfs='raise'"):
+        export_pipeline(tmp_path / "x", lfset=PyLFSet(), classifier=clf)
+    with pytest.warns(UserWarning, match=r"my_python_lf.*exporting without the LF set"):
+        sigs = export_pipeline(tmp_path / "y", lfset=PyLFSet(), label_model=lm, classifier=clf,
+                               python_lfs="skip")
+    assert sigs == {"serving_default": ["text"], "weak_label": ["votes"]}
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="nothing servable"):
+        export_pipeline(tmp_path / "z", lfset=PyLFSet(), python_lfs="skip")
+
+
+def test_pyfunc_detection_and_argument_errors(tmp_path):
+    class Leaky(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def f(self, x):
+            return tf.numpy_function(lambda a: a * 2, [x], tf.float32)
+
+    tf.saved_model.save(Leaky(), str(tmp_path / "leaky"))
+    found = find_pyfunc_ops(tmp_path / "leaky")
+    assert found and all("PyFunc" in op for op in found)
+    with pytest.raises(ValueError, match="Received: all None"):
+        export_pipeline(tmp_path / "none")
+    with pytest.raises(ValueError, match="python_lfs='maybe'"):
+        export_pipeline(tmp_path / "none", label_model=ToyLabelModel(), python_lfs="maybe")
+
+
+def test_keras_save_of_classifier_round_trips_exactly(stages, tmp_path):
+    _, _, clf = stages
+    clf.save(tmp_path / "clf.keras")
+    again = keras.models.load_model(tmp_path / "clf.keras")
+    x = tf.constant(TEXTS)
+    np.testing.assert_array_equal(again(x).numpy(), clf(x).numpy())
