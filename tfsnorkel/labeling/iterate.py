@@ -221,8 +221,7 @@ def conflict_examples(
     ent = _entropy(counts[rows], base=2, axis=1) if len(rows) else np.zeros(0)
     n_votes = counts[rows].sum(axis=1)
     ranked = _rank([-np.round(ent, _DECIMALS), -n_votes], len(L), rows, seed)[:k]
-    pos = {r: i for i, r in enumerate(rows)}
-    sel = np.array([pos[r] for r in ranked], dtype=np.int64)
+    sel = np.searchsorted(rows, ranked)  # rows is sorted: where each ranked row sits in it
     votes = [
         {lf_names[j]: int(L[r, j]) for j in np.flatnonzero(L[r] != ABSTAIN)} for r in ranked
     ]
