@@ -1,0 +1,144 @@
+"""LabelModel as a Keras layer: config round trip, save/load, streaming fit, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from tfsnorkel.labelmodel import (
+    LabelModel,
+    LabelModelLoadError,
+    LabelStats,
+    synthetic_label_matrix,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_label_matrix(20_000, 3, 6, copies={0: 2}, class_balance=[0.5, 0.3, 0.2], seed=7)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return LabelModel(3, seed=1).fit(data.L)
+
+
+def test_get_config_from_config_round_trip_rebuilds_same_shaped_weights(fitted, data):
+    config = fitted.get_config()
+    assert config["groups"] == [[0, 6, 7]] and config["num_lfs"] == 8
+    clone = LabelModel.from_config(config)
+    assert [w.shape for w in clone.weights] == [w.shape for w in fitted.weights]
+    assert clone.get_config() == config
+    clone.set_weights(fitted.get_weights())
+    np.testing.assert_array_equal(clone.predict_proba(data.L[:500]), fitted.predict_proba(data.L[:500]))
+
+
+def test_save_load_gives_identical_predictions(fitted, data, tmp_path):
+    path = tmp_path / "lm.keras"
+    fitted.save(path)
+    loaded = LabelModel.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(data.L), fitted.predict_proba(data.L))
+    assert loaded.dependencies_ == fitted.dependencies_
+    np.testing.assert_allclose(loaded.class_balance_, fitted.class_balance_)
+
+
+def test_corrupted_or_wrong_file_gives_a_clear_error(fitted, tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip file at all")
+    with pytest.raises(LabelModelLoadError, match="could not read a saved LabelModel.*Received: path="):
+        LabelModel.load(bad)
+    good = tmp_path / "good.keras"
+    fitted.save(good)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(LabelModelLoadError, match="could not read"):
+        LabelModel.load(truncated)
+    other = tmp_path / "other.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(other)
+    with pytest.raises(LabelModelLoadError, match="holds no LabelModel"):
+        LabelModel.load(other)
+    with pytest.raises(LabelModelLoadError, match="could not read"):
+        LabelModel.load(tmp_path / "missing.keras")
+
+
+def test_streamed_fit_over_a_dataset_equals_the_in_memory_fit(fitted, data):
+    ds = tf.data.Dataset.from_tensor_slices(data.L).batch(1000)
+    streamed = LabelModel(3, seed=1).fit(ds)
+    np.testing.assert_allclose(streamed.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6)
+    stats = LabelStats.from_matrix(data.L[:7000], 3).merge(LabelStats.from_matrix(data.L[7000:], 3))
+    from_stats = LabelModel(3, seed=1).fit(stats)
+    np.testing.assert_allclose(from_stats.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6)
+
+
+def test_call_inside_keras_model_and_tf_function(fitted, data):
+    inputs = keras.Input(shape=(8,), dtype="int32")
+    model = keras.Model(inputs, fitted(inputs))
+    eager = fitted.predict_proba(data.L[:100])
+    np.testing.assert_allclose(model.predict(data.L[:100], verbose=0), eager, atol=1e-6)
+    graph = tf.function(lambda x: fitted(x))(tf.constant(data.L[:100]))
+    np.testing.assert_allclose(graph.numpy(), eager, atol=1e-6)
+    assert graph.dtype == tf.float32
+    concrete = tf.function(fitted.call).get_concrete_function(tf.TensorSpec([None, 8], tf.int32))
+    ops = {op.type for op in concrete.graph.get_operations()}
+    assert not any("PyFunc" in op for op in ops)
+
+
+def test_unseen_group_pattern_falls_back_to_member_tables(fitted):
+    row = np.array([[2, -1, -1, -1, -1, -1, 0, 1]], dtype=np.int32)  # group votes 2, 0, 1: never seen
+    p = fitted.predict_proba(row)
+    assert np.isfinite(p).all() and p.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_degenerate_inputs_get_finite_defined_outputs():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000)
+    L = np.full((3000, 5), -1, np.int32)
+    L[:, 0] = np.where(rng.random(3000) < 0.8, y, 1 - y)
+    L[:, 1] = np.where(rng.random(3000) < 0.7, y, 1 - y)
+    L[:, 2] = 1  # always votes one class
+    # column 3: zero coverage; column 4 sparse
+    L[rng.random(3000) < 0.1, 4] = 0
+    with pytest.warns(UserWarning, match="class balance estimated from the votes degenerated"):
+        lm = LabelModel(3, dependencies="auto").fit(L)  # class 2: no LF votes for it
+    P = lm.predict_proba(np.vstack([L, np.full((1, 5), -1)]))
+    assert np.isfinite(P).all()
+    np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5)
+    # an all-abstain row gets the class balance
+    np.testing.assert_allclose(P[-1], lm.class_balance_.to_numpy(), atol=1e-5)
+    table = lm.lf_table()
+    assert np.isfinite(table.to_numpy(dtype=float)).all()
+    assert table.loc[3, "propensity"] < 1e-3
+
+
+def test_bad_inputs_raise_clear_errors(fitted):
+    with pytest.raises(ValueError, match=r"column 2.*voted 5"):
+        LabelModel(2).fit(np.array([[0, 1, 5], [0, 0, 0]]))
+    with pytest.raises(ValueError, match="at least 3 LFs.*Received: 2 LFs"):
+        LabelModel(2).fit(np.array([[0, 1], [1, 1]]))
+    with pytest.raises(ValueError, match="not fitted"):
+        LabelModel(2).predict_proba(np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match="fitted on 8 LFs"):
+        fitted.predict_proba(np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match=r"column 1.*voted 3"):
+        fitted.predict_proba(np.array([[0, 3, 0, 0, 0, 0, 0, 0]]))
+    with pytest.raises(ValueError, match="Received: cardinality=1"):
+        LabelModel(1)
+    with pytest.raises(ValueError, match="Received: dependencies='yes'"):
+        LabelModel(2, dependencies="yes")
+    with pytest.raises(ValueError, match="class_balance"):
+        LabelModel(2, class_balance=[0.9, 0.3])
+    with pytest.raises(ValueError, match="column indices"):
+        LabelModel(2, dependencies=[[0, 9]]).fit(np.zeros((4, 3), int))
+    with pytest.raises(ValueError, match="empty"):
+        LabelModel(2).fit(np.zeros((0, 3), int))
+
+
+def test_tables_and_predict(fitted, data):
+    table = fitted.lf_table(lf_names=[f"lf{j}" for j in range(8)])
+    assert list(table.columns) == ["accuracy", "propensity", "group"]
+    np.testing.assert_allclose(table["accuracy"], data.accuracies, atol=0.03)
+    assert fitted.class_balance_.sum() == pytest.approx(1.0)
+    preds = fitted.predict(data.L, tie_break="abstain")
+    assert preds.dtype == np.int32 and preds.shape == (len(data.L),)

@@ -1,0 +1,653 @@
+"""The label model: a Keras layer whose weights are the parameters of a generative model of LF votes.
+
+Generative story: ``y ~ Categorical(class_balance)``; given ``y``, every *factor* (a single LF,
+or a group of dependent LFs) emits its votes independently of the other factors.
+
+* A single LF ``j`` votes with propensity ``p_j`` that does not depend on ``y`` (an abstain is
+  no evidence), and when it votes it is right with accuracy ``a_j``, else it picks one of the
+  other classes uniformly. This "one-coin" form is what stays identifiable on real LF sets,
+  where LFs are unipolar (each votes one class only): full per-class tables with an
+  abstain column collapsed or fell below majority vote there (DESIGN.md).
+* A group of dependent LFs (near-copies) is modelled jointly: a table of ``P(pattern | y)``
+  over the vote patterns of the group, so its evidence is counted once.
+
+Fitting is exact, sampling-free EM over the *unique rows* of the label matrix (their counts are
+the sufficient statistics, see :mod:`~tfsnorkel.labelmodel.stats`): the E-step sums over
+``y``, and enumerates only the observed patterns inside groups. EM was chosen over gradient
+steps on the same likelihood: it needs no learning rate, converges in tens of passes over
+a few thousand unique rows, and keeps the MAP updates (Beta prior on accuracies, a floor that
+keeps every LF better than random) in closed form. Identifiability: accuracies are kept
+above ``1/C`` (LFs better than random), which rules out the label-flipped solution; LF
+parameters are fitted with the class balance held at the user's value, the gold dev set's,
+or uniform, and the class balance is then estimated by maximum likelihood with the LF
+parameters fixed, with a fallback to uniform when that estimate degenerates.
+
+Example:
+    >>> from tfsnorkel.labelmodel import synthetic_label_matrix
+    >>> d = synthetic_label_matrix(2000, num_lfs=6, seed=0)
+    >>> lm = LabelModel(cardinality=2).fit(d.L)
+    >>> lm.predict_proba(d.L[:3]).shape
+    (3, 2)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfsnorkel.labelmodel.stats import LabelStats
+from tfsnorkel.labelmodel.structure import merge_groups, onehot_rows, pair_scores
+from tfsnorkel.labels import ABSTAIN, TieBreak, check_label_matrix, probs_to_preds
+
+__all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
+
+_EPS = 1e-6
+
+
+class LabelModelLoadError(ValueError):
+    """A file could not be read as a saved :class:`LabelModel`."""
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _group_codes(rows: np.ndarray, group: Sequence[int], cardinality: int) -> np.ndarray:
+    radix = (cardinality + 1) ** np.arange(len(group), dtype=np.int64)
+    return (rows[:, list(group)].astype(np.int64) + 1) @ radix
+
+
+class _EM:
+    """Exact MAP-EM over unique rows for singletons (one-coin) and groups (joint tables)."""
+
+    def __init__(self, rows, counts, cardinality, groups, acc_prior, min_accuracy, smoothing):
+        self.rows = rows.astype(np.int64)
+        self.n = counts.astype(np.float64)
+        self.c = cardinality
+        self.m = rows.shape[1]
+        self.groups = [list(g) for g in groups]
+        self.acc_prior = acc_prior
+        self.min_accuracy = min_accuracy
+        self.smoothing = smoothing
+        self.voted = self.rows >= 0
+        self.vote = np.where(self.voted, self.rows, 0)
+        self.single = np.ones(self.m, bool)
+        self.patterns = []
+        for g in self.groups:
+            self.single[g] = False
+            codes, inv = np.unique(_group_codes(self.rows, g, cardinality), return_inverse=True)
+            self.patterns.append((codes, inv.ravel()))
+        self.coverage = (self.n[:, None] * self.voted).sum(0) / max(self.n.sum(), 1.0)
+
+    def init_posterior(self) -> np.ndarray:
+        """Vote in which each group counts once; rows with no vote get the uniform distribution."""
+        w = np.ones(self.m)
+        for g in self.groups:
+            w[g] = 1.0 / len(g)
+        scores = np.zeros((len(self.rows), self.c))
+        for j in range(self.m):
+            v = self.voted[:, j]
+            np.add.at(scores, (np.flatnonzero(v), self.vote[v, j]), w[j])
+        tot = scores.sum(axis=1, keepdims=True)
+        return np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c)
+
+    def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        r = q * self.n[:, None]
+        right = (np.take_along_axis(r, self.vote, axis=1) * self.voted).sum(0)
+        total = (self.n[:, None] * self.voted).sum(0)
+        a0, b0 = self.acc_prior
+        acc = (right + a0) / (total + a0 + b0)
+        acc = np.clip(acc, self.min_accuracy, 1 - _EPS)
+        tables = []
+        for codes, inv in self.patterns:
+            cnt = np.stack([np.bincount(inv, weights=r[:, y], minlength=len(codes)) for y in range(self.c)], 1)
+            cnt = cnt + self.smoothing
+            probs = cnt / cnt.sum(0, keepdims=True)
+            if codes[0] == 0:
+                # Whether the group votes at all is independent of y, as for single LFs:
+                # the all-abstain pattern (code 0) carries no evidence.
+                silent = cnt[0].sum() / cnt.sum()
+                rest = cnt[1:] / np.maximum(cnt[1:].sum(0, keepdims=True), 1e-300)
+                probs = np.concatenate([np.full((1, self.c), silent), rest * (1 - silent)])
+            tables.append(np.log(np.maximum(probs, 1e-300)))
+        return acc, tables
+
+    def logits(self, log_prior: np.ndarray, acc: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+        w_right = np.log(acc)
+        w_wrong = np.log((1 - acc) / (self.c - 1))
+        out = np.tile(log_prior, (len(self.rows), 1))
+        # Singletons: a vote for v adds log a_j to class v and log((1-a_j)/(C-1)) to the others.
+        wrong_sum = (self.voted * self.single * w_wrong).sum(1)
+        out += wrong_sum[:, None]
+        delta = (w_right - w_wrong) * self.single
+        for j in np.flatnonzero(self.single):
+            v = self.voted[:, j]
+            out[np.flatnonzero(v), self.vote[v, j]] += delta[j]
+        for (codes, inv), t in zip(self.patterns, tables):
+            out += t[inv]
+        return out
+
+    def run(self, log_prior: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
+        prev = -np.inf
+        acc, tables = self.m_step(q)
+        it = 0
+        for it in range(1, max_iter + 1):
+            logits = self.logits(log_prior, acc, tables)
+            mx = logits.max(1, keepdims=True)
+            ll = float((self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum())
+            q = _softmax(logits)
+            acc, tables = self.m_step(q)
+            if abs(ll - prev) < tol:
+                break
+            prev = ll
+        return acc, tables, it
+
+    def posterior_tables(self, log_prior, acc, tables) -> tuple[np.ndarray, np.ndarray]:
+        """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
+
+        ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
+        conditionally independent model that reproduce every LF's vote marginals exactly,
+        which is what structure learning compares pairwise joints against.
+        """
+        r = _softmax(self.logits(log_prior, acc, tables)) * self.n[:, None]
+        cnt = np.asarray(onehot_rows(self.rows, self.c).T @ r)  # [m*(C+1), C]
+        cnt = cnt.reshape(self.m, self.c + 1, self.c).transpose(0, 2, 1) + 1e-9
+        return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
+
+    def prior_mle(self, acc, tables, max_iter: int = 500) -> np.ndarray:
+        """Class balance maximizing the likelihood with LF parameters fixed (concave in it)."""
+        base = self.logits(np.zeros(self.c), acc, tables)
+        pi = np.full(self.c, 1.0 / self.c)
+        for _ in range(max_iter):
+            q = _softmax(base + np.log(np.maximum(pi, 1e-300)))
+            new = (q * self.n[:, None]).sum(0) / self.n.sum()
+            if np.abs(new - pi).max() < 1e-10:
+                pi = new
+                break
+            pi = new
+        return pi
+
+
+def _to_stats(L: Any, cardinality: int) -> LabelStats:
+    if isinstance(L, LabelStats):
+        if L.cardinality != cardinality:
+            raise ValueError(f"statistics of cardinality {L.cardinality} for a model of cardinality {cardinality}")
+        return L
+    if isinstance(L, tf.data.Dataset):
+        stats = LabelStats(cardinality)
+        for batch in L.as_numpy_iterator():
+            if isinstance(batch, tuple):
+                batch = batch[0]
+            stats.update(batch)
+        return stats
+    return LabelStats.from_matrix(np.asarray(L), cardinality)
+
+
+def learn_structure(
+    L: np.ndarray | LabelStats,
+    cardinality: int = 2,
+    *,
+    max_group_size: int = 6,
+    threshold: float = 0.1,
+) -> list[list[int]]:
+    """Learns groups of dependent LFs from an unlabeled label matrix.
+
+    Fits a conditionally independent :class:`LabelModel`, scores every LF pair with
+    :func:`~tfsnorkel.labelmodel.structure.pair_scores` and merges pairs above
+    ``threshold`` by union-find up to ``max_group_size``.
+
+    Args:
+        L: ``[N, m]`` label matrix or its :class:`LabelStats`.
+        cardinality: number of classes. Defaults to `2`.
+        max_group_size: largest group. Defaults to `6`.
+        threshold: minimum pair divergence (nats). Defaults to `0.1`.
+
+    Returns:
+        Groups (lists of two or more column indices).
+
+    Example:
+        >>> from tfsnorkel.labelmodel import synthetic_label_matrix
+        >>> d = synthetic_label_matrix(20000, num_lfs=5, copies={0: 2}, seed=0)
+        >>> learn_structure(d.L)
+        [[0, 5, 6]]
+    """
+    lm = LabelModel(cardinality, dependencies="auto", max_group_size=max_group_size, structure_threshold=threshold)
+    return lm.fit(L).dependencies_
+
+
+@keras.saving.register_keras_serializable(package="tfsnorkel")
+class LabelModel(keras.layers.Layer):
+    """Label model as a Keras layer: ``call(L)`` maps int32 votes ``[batch, m]`` to soft labels.
+
+    The weights are the learned parameters: ``log_class_balance`` ``[C]``, ``lf_log_probs``
+    ``[m, C, C + 1]`` (``log P(vote = v | y)`` in column ``v + 1``) and, per dependent group,
+    the sorted codes of its observed vote patterns with their ``log P(pattern | y)``
+    (unseen patterns fall back to the product of the members' tables). ``call`` is pure
+    TensorFlow (exportable in a SavedModel); ``fit`` runs exact EM over unique rows.
+
+    Args:
+        cardinality: number of classes ``C``. Defaults to `2`.
+        dependencies: ``"auto"`` (learn groups of dependent LFs), `None` (independent LFs)
+            or a list of groups (lists of column indices). Defaults to `"auto"`.
+        class_balance: ``[C]`` class prior to use instead of estimating it. Defaults to `None`.
+        max_group_size: largest learned group. Defaults to `6`.
+        seed: seed for random tie breaks in :meth:`predict`. Defaults to `0`.
+        max_iter: EM iterations. Defaults to `300`.
+        tol: stop when the mean log-likelihood changes less than this. Defaults to `1e-7`.
+        accuracy_prior: Beta pseudo-counts ``(right, wrong)`` on each LF's accuracy (MAP-EM).
+            Defaults to `(14.0, 6.0)` (mean 0.7, weight of 20 votes).
+        min_accuracy: accuracy floor; `None` means ``1/C + 0.05`` (better than random).
+        structure_threshold: pair divergence (nats) above which LFs are grouped (near-copies
+            score 0.2 and more; independent LFs about 0.002, real unipolar LF sets up to
+            0.05). Defaults to `0.1`.
+        balance_rounds: alternations between the class-balance estimate and the LF
+            parameters when the balance is not given. Defaults to `10`.
+        num_lfs, groups, group_patterns: the learned structure, filled by :meth:`fit` and
+            carried by :meth:`get_config` so that ``from_config`` rebuilds same-shaped weights.
+
+    Example:
+        >>> L = np.array([[0, 0, 1], [1, 1, 1], [0, -1, 0], [1, 1, -1]] * 50)
+        >>> lm = LabelModel(cardinality=2, dependencies=None).fit(L)
+        >>> lm.predict(np.array([[1, 1, 1]])).tolist()
+        [1]
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        dependencies: str | Sequence[Sequence[int]] | None = "auto",
+        *,
+        class_balance: Sequence[float] | None = None,
+        max_group_size: int = 6,
+        seed: int = 0,
+        max_iter: int = 300,
+        tol: float = 1e-7,
+        accuracy_prior: Sequence[float] = (14.0, 6.0),
+        min_accuracy: float | None = None,
+        structure_threshold: float = 0.1,
+        balance_rounds: int = 10,
+        num_lfs: int | None = None,
+        groups: Sequence[Sequence[int]] | None = None,
+        group_patterns: Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(cardinality, (int, np.integer)) or isinstance(cardinality, bool) or cardinality < 2:
+            raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+        if not (dependencies is None or dependencies == "auto" or isinstance(dependencies, (list, tuple))):
+            raise ValueError(
+                "dependencies must be 'auto', None or a list of groups of column indices. "
+                f"Received: dependencies={dependencies!r}"
+            )
+        if not isinstance(max_group_size, (int, np.integer)) or max_group_size < 1:
+            raise ValueError(f"max_group_size must be a positive integer. Received: max_group_size={max_group_size!r}")
+        self.cardinality = int(cardinality)
+        self.dependencies = (
+            dependencies if not isinstance(dependencies, (list, tuple)) else [sorted(int(j) for j in g) for g in dependencies]
+        )
+        self.class_balance = None if class_balance is None else [float(x) for x in class_balance]
+        if self.class_balance is not None:
+            cb = np.asarray(self.class_balance)
+            if cb.shape != (self.cardinality,) or np.any(cb < 0) or not np.isclose(cb.sum(), 1.0):
+                raise ValueError(
+                    f"class_balance must be {self.cardinality} non-negative numbers summing to 1. "
+                    f"Received: class_balance={self.class_balance}"
+                )
+        self.max_group_size = int(max_group_size)
+        self.seed = int(seed)
+        self.max_iter = int(max_iter)
+        self.tol = float(tol)
+        self.accuracy_prior = [float(x) for x in accuracy_prior]
+        self.min_accuracy = min_accuracy
+        self.structure_threshold = float(structure_threshold)
+        self.balance_rounds = int(balance_rounds)
+        self.num_lfs = None if num_lfs is None else int(num_lfs)
+        self.groups = [list(map(int, g)) for g in groups] if groups else []
+        self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
+        if len(self.group_patterns) != len(self.groups):
+            raise ValueError(
+                f"group_patterns needs one count per group ({len(self.groups)}). Received: {self.group_patterns}"
+            )
+        if self.num_lfs is not None:
+            self._create_weights()
+
+    # ------------------------------------------------------------------ weights
+    def _create_weights(self) -> None:
+        c, m = self.cardinality, self.num_lfs
+        self.log_class_balance = self.add_weight(
+            name="log_class_balance", shape=(c,), initializer=keras.initializers.Constant(-math.log(c)), trainable=False
+        )
+        self.lf_log_probs = self.add_weight(
+            name="lf_log_probs", shape=(m, c, c + 1), initializer="zeros", trainable=False
+        )
+        self.group_codes, self.group_log_probs = [], []
+        for i, (g, k) in enumerate(zip(self.groups, self.group_patterns)):
+            if len(g) * math.log2(c + 1) > 62:
+                raise ValueError(f"group {g} is too large to encode for cardinality {c}")
+            self.group_codes.append(
+                self.add_weight(name=f"group{i}_codes", shape=(k,), dtype="int64", initializer="zeros", trainable=False)
+            )
+            self.group_log_probs.append(
+                self.add_weight(name=f"group{i}_log_probs", shape=(k, c), initializer="zeros", trainable=False)
+            )
+        self.built = True
+
+    def build(self, input_shape: Any) -> None:
+        if self.num_lfs is None:
+            raise ValueError("LabelModel must be fitted (or built from a fitted config) before it is called")
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return (input_shape[0], self.cardinality)
+
+    def call(self, L: Any) -> tf.Tensor:
+        """Soft labels ``[batch, C]`` (float32, rows sum to 1) for int votes ``[batch, m]``.
+
+        Votes outside ``[-1, C - 1]`` are treated as abstains here; :meth:`predict_proba`
+        validates and names the offending LF instead.
+        """
+        c, m = self.cardinality, self.num_lfs
+        with tf.name_scope("label_model"):
+            L = tf.cast(tf.convert_to_tensor(L), tf.int32)
+            L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
+            idx = L + 1  # [b, m] in 0..C
+            flat = tf.reshape(tf.transpose(tf.convert_to_tensor(self.lf_log_probs), [0, 2, 1]), [m * (c + 1), c])
+            per_lf = tf.gather(flat, idx + tf.range(m, dtype=tf.int32)[None, :] * (c + 1))  # [b, m, C]
+            single = np.ones(m, np.float32)
+            for g in self.groups:
+                single[g] = 0.0
+            logits = tf.convert_to_tensor(self.log_class_balance)[None, :] + tf.reduce_sum(
+                per_lf * single[None, :, None], axis=1
+            )
+            for g, codes, table in zip(self.groups, self.group_codes, self.group_log_probs):
+                radix = tf.constant((c + 1) ** np.arange(len(g), dtype=np.int64))
+                code = tf.reduce_sum(tf.cast(tf.gather(idx, g, axis=1), tf.int64) * radix[None, :], axis=1)
+                codes_t = tf.convert_to_tensor(codes)
+                pos = tf.minimum(tf.searchsorted(codes_t, code), tf.shape(codes_t, out_type=tf.int32)[0] - 1)
+                found = tf.equal(tf.gather(codes_t, pos), code)
+                fallback = tf.reduce_sum(tf.gather(per_lf, g, axis=1), axis=1)
+                logits += tf.where(found[:, None], tf.gather(tf.convert_to_tensor(table), pos), fallback)
+            return tf.nn.softmax(logits, axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "cardinality": self.cardinality,
+            "dependencies": self.dependencies,
+            "class_balance": self.class_balance,
+            "max_group_size": self.max_group_size,
+            "seed": self.seed,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "accuracy_prior": self.accuracy_prior,
+            "min_accuracy": self.min_accuracy,
+            "structure_threshold": self.structure_threshold,
+            "balance_rounds": self.balance_rounds,
+            "num_lfs": self.num_lfs,
+            "groups": self.groups,
+            "group_patterns": self.group_patterns,
+        }
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        L: np.ndarray | tf.data.Dataset | LabelStats,
+        L_dev: np.ndarray | None = None,
+        y_dev: np.ndarray | Sequence[int] | None = None,
+    ) -> LabelModel:
+        """Learns class balance, LF accuracies/propensities and dependencies, without gold labels.
+
+        Args:
+            L: ``[N, m]`` label matrix, a ``tf.data.Dataset`` of ``[b, m]`` batches
+                (streamed: only unique-row counts are kept), or :class:`LabelStats`.
+            L_dev: ``[n_dev, m]`` votes of a small gold dev set (optional, checked).
+            y_dev: gold labels of the dev set; when given (and ``class_balance`` is not),
+                the class balance is their smoothed frequency. Defaults to `None`.
+
+        Returns:
+            ``self``.
+        """
+        c = self.cardinality
+        stats = _to_stats(L, c)
+        if stats.num_rows == 0:
+            raise ValueError("cannot fit a LabelModel on an empty label matrix. Received: 0 rows")
+        m = stats.num_lfs
+        if m < 3:
+            raise ValueError(
+                f"a LabelModel needs at least 3 LFs to be identifiable; use MajorityVoter instead. Received: {m} LFs"
+            )
+        if L_dev is not None:
+            L_dev = check_label_matrix(L_dev, cardinality=c)
+            if L_dev.shape[1] != m:
+                raise ValueError(f"L_dev has {L_dev.shape[1]} LF columns, L has {m}")
+        pi_fixed = None if self.class_balance is None else np.asarray(self.class_balance, float)
+        if pi_fixed is None and y_dev is not None:
+            yd = np.asarray(y_dev).astype(int).ravel()
+            if yd.size == 0 or yd.min() < 0 or yd.max() >= c:
+                raise ValueError(f"y_dev must hold class indices in [0, {c - 1}]. Received values: {np.unique(yd)[:10].tolist()}")
+            pi_fixed = (np.bincount(yd, minlength=c) + 1.0) / (yd.size + c)
+        min_acc = 1.0 / c + 0.05 if self.min_accuracy is None else float(self.min_accuracy)
+        pi_fit = np.full(c, 1.0 / c) if pi_fixed is None else pi_fixed
+
+        def run(groups: list[list[int]]):
+            em = _EM(stats.rows, stats.counts, c, groups, self.accuracy_prior, min_acc, 0.5)
+            pi = pi_fit
+            acc, tables, _ = em.run(np.log(np.maximum(pi, 1e-12)), em.init_posterior(), self.max_iter, self.tol)
+            if pi_fixed is not None:
+                return em, acc, tables, pi
+            # Alternate: class balance by maximum likelihood with LF parameters fixed (concave),
+            # then LF parameters with that balance, until the balance settles. A balance that
+            # drives a class towards zero means the votes cannot identify it: keep the last one.
+            for _ in range(self.balance_rounds):
+                new = em.prior_mle(acc, tables)
+                if new.min() < 0.1 / c:
+                    warnings.warn(
+                        "the class balance estimated from the votes degenerated "
+                        f"({np.round(new, 3).tolist()}); keeping {np.round(pi, 3).tolist()}. Pass "
+                        "class_balance= or a gold dev set (L_dev, y_dev) to set it.",
+                        stacklevel=3,
+                    )
+                    break
+                done = np.abs(new - pi).max() < 1e-4
+                pi = new
+                acc, tables, _ = em.run(np.log(pi), em.init_posterior(), self.max_iter, self.tol)
+                if done:
+                    break
+            return em, acc, tables, pi
+
+        if isinstance(self.dependencies, list):
+            for g in self.dependencies:
+                if not g or min(g) < 0 or max(g) >= m:
+                    raise ValueError(f"dependency groups must hold column indices in [0, {m - 1}]. Received: {g}")
+            groups = [g for g in self.dependencies if len(g) > 1]
+        else:
+            groups = []
+        em, acc, tables, pi = run(groups)
+        if self.dependencies == "auto":
+            post_pi, post_tables = em.posterior_tables(np.log(pi), acc, tables)
+            scores = pair_scores(stats.rows, stats.counts, c, post_pi, post_tables)
+            groups = merge_groups(scores, self.structure_threshold, self.max_group_size)
+            if groups:
+                em, acc, tables, pi = run(groups)
+        self._set_params(em, acc, tables, pi, groups)
+        self._commit(m)
+        return self
+
+    def _set_params(self, em: _EM, acc, tables, pi, groups) -> None:
+        """Stores fitted parameters in numpy (``_pi``, ``_tables``, group codes/tables)."""
+        c = self.cardinality
+        self._pi = np.asarray(pi, float) / np.sum(pi)
+        self._acc = np.asarray(acc, float)
+        self._prop = em.coverage
+        tab = self._lf_tables()
+        codes_all = [codes for codes, _ in em.patterns]
+        for g, t, codes in zip(groups, tables, codes_all):
+            # Tables of grouped LFs: marginals of the group's joint table.
+            probs = np.exp(t)  # [P, C]
+            digits = (codes[:, None] // (c + 1) ** np.arange(len(g))[None, :]) % (c + 1)
+            for i, j in enumerate(g):
+                marg = np.stack([probs[digits[:, i] == v].sum(0) for v in range(c + 1)], axis=1)  # [C, C+1]
+                marg = marg + 1e-6
+                tab[j] = marg / marg.sum(1, keepdims=True)
+        self._tables = tab
+        self._fit_groups = [list(map(int, g)) for g in groups]
+        self._fit_codes = codes_all
+        self._fit_group_tables = list(tables)
+
+    def _commit(self, num_lfs: int) -> None:
+        """Creates the Keras weights with the learned shapes (first fit) and assigns them."""
+        shapes = [len(cd) for cd in self._fit_codes]
+        if self.num_lfs is not None and (
+            self.num_lfs != num_lfs or self.groups != self._fit_groups or self.group_patterns != shapes
+        ):
+            raise ValueError(
+                "this LabelModel was already fitted with a different structure; create a new LabelModel "
+                f"to fit it again. Received: {num_lfs} LFs, groups={self._fit_groups}"
+            )
+        if self.num_lfs is None:
+            self.num_lfs = int(num_lfs)
+            self.groups = self._fit_groups
+            self.group_patterns = shapes
+            self._create_weights()
+        self.log_class_balance.assign(np.log(np.maximum(self._pi, 1e-12)).astype(np.float32))
+        self.lf_log_probs.assign(np.log(self._tables).astype(np.float32))
+        for var_c, var_t, codes, t in zip(self.group_codes, self.group_log_probs, self._fit_codes, self._fit_group_tables):
+            var_c.assign(codes.astype(np.int64))
+            var_t.assign(t.astype(np.float32))
+
+    def _lf_tables(self) -> np.ndarray:
+        """``[m, C, C + 1]`` one-coin ``P(vote = v | y)`` from ``_acc`` and ``_prop``."""
+        c = self.cardinality
+        acc = np.clip(self._acc, _EPS, 1 - _EPS)
+        prop = np.clip(self._prop, _EPS, 1 - _EPS)
+        m = len(acc)
+        t = np.empty((m, c, c + 1))
+        t[:, :, 0] = (1 - prop)[:, None]
+        wrong = (prop * (1 - acc) / (c - 1))[:, None, None]
+        t[:, :, 1:] = np.broadcast_to(wrong, (m, c, c))
+        idx = np.arange(c)
+        t[:, idx, idx + 1] = (prop * acc)[:, None]
+        return t
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if self.num_lfs is None:
+            raise ValueError("this LabelModel is not fitted yet; call fit(L) first")
+
+    def predict_proba(self, L: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Soft labels for a label matrix.
+
+        Args:
+            L: ``[N, m]`` votes (validated; a vote out of range names its LF column).
+            batch_size: rows per ``call``. Defaults to `65536`.
+
+        Returns:
+            ``[N, C]`` float32 probabilities, rows summing to 1.
+        """
+        self._check_fitted()
+        L = check_label_matrix(L, cardinality=self.cardinality)
+        if L.shape[1] != self.num_lfs:
+            raise ValueError(f"this LabelModel was fitted on {self.num_lfs} LFs. Received a label matrix with {L.shape[1]} columns")
+        out = [self(L[i : i + batch_size]).numpy() for i in range(0, len(L), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, self.cardinality), np.float32)
+
+    def predict(self, L: np.ndarray, tie_break: TieBreak = "random") -> np.ndarray:
+        """Hard labels: argmax of :meth:`predict_proba` with an explicit tie policy.
+
+        Args:
+            L: ``[N, m]`` votes.
+            tie_break: ``"abstain"``, ``"random"`` (seeded by ``seed``) or ``"prior"``
+                (the learned class balance). Defaults to `"random"`.
+
+        Returns:
+            ``[N]`` int32 predictions.
+        """
+        return probs_to_preds(self.predict_proba(L), tie_break, seed=self.seed, prior=self.class_balance_.to_numpy())
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def class_balance_(self) -> pd.Series:
+        """Learned class balance, indexed by class."""
+        self._check_fitted()
+        p = np.exp(self.log_class_balance.numpy().astype(np.float64))
+        return pd.Series(p / p.sum(), index=pd.RangeIndex(self.cardinality, name="class"), name="class_balance")
+
+    @property
+    def dependencies_(self) -> list[list[int]]:
+        """Groups of LF columns modelled jointly (learned or given)."""
+        self._check_fitted()
+        return [list(g) for g in self.groups]
+
+    def lf_table(self, lf_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per-LF accuracy, propensity (coverage) and dependency group as a DataFrame.
+
+        Accuracy is ``P(vote == y | vote != abstain)`` under the model, propensity
+        ``P(vote != abstain)``; ``group`` is the index in :attr:`dependencies_` or -1.
+
+        Args:
+            lf_names: row labels. Defaults to `None` (column indices).
+
+        Returns:
+            A DataFrame with columns ``accuracy``, ``propensity``, ``group``.
+        """
+        self._check_fitted()
+        t = np.exp(self.lf_log_probs.numpy().astype(np.float64))  # [m, C, C+1]
+        pi = self.class_balance_.to_numpy()
+        voted = 1 - t[:, :, 0]
+        idx = np.arange(self.cardinality)
+        right = t[:, idx, idx + 1]
+        prop = voted @ pi
+        acc = (right @ pi) / np.maximum(prop, 1e-12)
+        group = np.full(self.num_lfs, -1)
+        for i, g in enumerate(self.groups):
+            group[g] = i
+        return pd.DataFrame(
+            {"accuracy": acc, "propensity": prop, "group": group},
+            index=pd.Index(lf_names if lf_names is not None else range(self.num_lfs), name="lf"),
+        )
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | os.PathLike) -> None:
+        """Saves the fitted model in Keras's ``.keras`` format (a model wrapping this layer).
+
+        Args:
+            path: destination ending in ``.keras``.
+        """
+        self._check_fitted()
+        model = keras.Sequential([keras.Input(shape=(self.num_lfs,), dtype="int32"), self])
+        model.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LabelModel:
+        """Loads a model written by :meth:`save`.
+
+        Args:
+            path: a ``.keras`` file.
+
+        Returns:
+            The fitted :class:`LabelModel`.
+
+        Raises:
+            LabelModelLoadError: the file is missing, corrupted, or holds no LabelModel.
+        """
+        path = os.fspath(path)
+        try:
+            model = keras.saving.load_model(path, compile=False)
+        except Exception as e:  # noqa: BLE001 - any read failure becomes one clear error
+            raise LabelModelLoadError(
+                f"could not read a saved LabelModel ({type(e).__name__}: {e}). Received: path={path!r}"
+            ) from e
+        layers = [layer for layer in getattr(model, "layers", []) if isinstance(layer, LabelModel)]
+        if not layers:
+            raise LabelModelLoadError(f"the file holds no LabelModel layer. Received: path={path!r}")
+        return layers[0]
