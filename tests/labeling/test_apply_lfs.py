@@ -1,0 +1,139 @@
+"""Appliers: pandas, dict of arrays, tf.data (examples or batches), streaming, missing values,
+fault tolerance, progress bar, empty data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfsnorkel.labeling import (
+    LabelingFunctionError,
+    LFSet,
+    classifier_lf,
+    column_lf,
+    iter_label_batches,
+    keyword_lf,
+    labeling_function,
+    length_lf,
+    lookup_lf,
+    regex_lf,
+    threshold_lf,
+)
+
+
+def text_kinds():
+    """One LF of every kind that reads text; each would fire on the strings 'nan'/'None'/''."""
+    return [
+        keyword_lf(["nan", "none"], 1, match="substring", name="kw"),
+        regex_lf(r"^(nan|None)?$", 1, name="rx"),
+        length_lf("text", 0, max_words=3, name="short"),
+        length_lf("text", 0, max_chars=10, name="few_chars"),
+        lookup_lf({"nan", "None", ""}, field="text", label=1, name="kb"),
+        classifier_lf(lambda t: tf.ones_like(t, tf.float32), name="clf"),
+        labeling_function("py")(lambda x: 1),
+    ]
+
+
+def test_missing_text_abstains_for_every_kind_in_pandas_and_dict():
+    lfs = LFSet(text_kinds())
+    df = pd.DataFrame({"text": ["nan", None, np.nan, "None", pd.NA, ""]})
+    L = lfs.apply(df)
+    assert L.shape == (6, 7) and L.dtype == np.int32
+    fired = [1, 1, 0, 0, 1, 1, 1]
+    for row in (0, 3):  # the literal strings are real text
+        assert L[row].tolist() == fired
+    for row in (1, 2, 4):  # missing values: every LF abstains
+        assert L[row].tolist() == [-1] * 7
+    assert L[5].tolist() == [-1, 1, 0, 0, 1, 1, 1]  # "" is text, not missing
+    np.testing.assert_array_equal(lfs.apply({"text": df["text"].tolist()}), L)
+    np.testing.assert_array_equal(lfs.apply({"text": df["text"].to_numpy()}), L)
+
+
+def test_on_missing_pass_gives_none_and_numeric_nan_abstains():
+    seen = labeling_function("seen", on_missing="pass")(lambda x: 1 if x.text is None else 0)
+    lfs = LFSet([seen, threshold_lf("p", 1, below=5.0), column_lf("w", {"spam": 1, "ham": 0})])
+    df = pd.DataFrame({"text": ["a", None], "p": [1.0, None], "w": [None, "ham"]})
+    assert lfs.apply(df).tolist() == [[0, 1, -1], [1, -1, 0]]
+    nullable = pd.DataFrame({"text": ["a", "b"], "p": pd.array([1, None], dtype="Int64"), "w": ["spam", "x"]})
+    assert lfs.apply(nullable).tolist() == [[0, 1, 1], [0, -1, -1]]
+
+
+def test_tf_data_examples_and_batches_and_ds_map():
+    lfs = LFSet([keyword_lf("song", 0), regex_lf(r"check.*out", 1, ignore_case=True),
+                 labeling_function("py")(lambda x: 1 if "!" in x.text else -1)])
+    texts = ["great song!", "check it out", "meh", "Check this song out!"] * 5
+    expected = [[0, -1, 1], [-1, 1, -1], [-1, -1, -1], [0, 1, 1]] * 5
+    examples = tf.data.Dataset.from_tensor_slices({"text": texts, "id": list(range(20))})
+    assert lfs.apply(examples, batch_size=3).tolist() == expected
+    assert lfs.apply(examples.batch(7)).tolist() == expected
+    assert lfs.apply(pd.DataFrame({"text": texts}), batch_size=6, num_parallel_calls=2).tolist() == expected
+
+
+def test_stream_yields_feature_batches_with_their_votes():
+    lfs = LFSet([keyword_lf("song", 0)])
+    df = pd.DataFrame({"text": ["a song", "b", None, "song"], "extra": [1, 2, 3, 4]})
+    out = list(lfs.stream(df, batch_size=3))
+    assert [len(x) for x, _ in out] == [3, 1]
+    assert out[0][0]["extra"].tolist() == [1, 2, 3]  # original rows, all columns
+    assert np.concatenate([L for _, L in out]).ravel().tolist() == [0, -1, -1, 0]
+    ds = tf.data.Dataset.from_tensor_slices({"text": ["song", "x", "song"]})
+    batches = list(iter_label_batches(lfs, ds, batch_size=2))
+    assert [b[0]["text"].tolist() for b in batches] == [[b"song", b"x"], [b"song"]]
+    assert [b[1].ravel().tolist() for b in batches] == [[0, -1], [0]]
+    d = {"text": np.array(["x", "song"], dtype=object)}
+    assert [(f["text"].tolist(), L.tolist()) for f, L in lfs.stream(d, 1)] == [
+        (["x"], [[-1]]), (["song"], [[0]])]
+
+
+def test_fault_tolerant_abstains_counts_and_warns():
+    @labeling_function()
+    def fragile(x):
+        return 1 if int(x.text) > 2 else 0
+
+    lfs = LFSet([keyword_lf("1", 1, match="substring", name="kw1"), fragile])
+    data = {"text": ["1", "x", "3", "y", "5"]}
+    with pytest.raises(LabelingFunctionError, match=r"LF 'fragile' raised ValueError: invalid literal.*row 1"):
+        lfs.apply(data)
+    with pytest.warns(RuntimeWarning, match=r"'fragile': 2 rows"):
+        L = lfs.apply(data, fault_tolerant=True, batch_size=2)
+    assert L.tolist() == [[1, 0], [-1, -1], [-1, 1], [-1, -1], [-1, 1]]
+    assert lfs.failures_ == {"fragile": 2}
+    ds = tf.data.Dataset.from_tensor_slices(data).batch(2)
+    with pytest.raises(LabelingFunctionError, match=r"LF 'fragile'.*on row 1 of batch 0"):
+        lfs.apply(ds)
+    # the flag is restored: a direct call is strict again
+    with pytest.raises(LabelingFunctionError, match="row 1 of the batch"):
+        lfs({"text": tf.constant(["1", "x"])})
+
+
+def test_empty_data_and_bad_inputs():
+    lfs = LFSet([keyword_lf("a", 1)])
+    with pytest.raises(ValueError, match=r"empty dataset. Received: DataFrame with 0 rows"):
+        lfs.apply(pd.DataFrame({"text": []}))
+    with pytest.raises(ValueError, match=r"empty dataset. Received: a dataset with 0 rows"):
+        lfs.apply(tf.data.Dataset.from_tensor_slices({"text": tf.constant([], tf.string)}))
+    with pytest.raises(KeyError, match=r"LF 'keyword_a' reads field 'text', which the data lacks. "
+                                       r"Available fields: \['body'\]"):
+        lfs.apply(pd.DataFrame({"body": ["a"]}))
+    with pytest.raises(KeyError, match=r"which the dataset lacks. Available fields: \['body'\]"):
+        lfs.apply(tf.data.Dataset.from_tensor_slices({"body": ["a"]}))
+    with pytest.raises(TypeError, match="pandas DataFrame, a dict"):
+        lfs.apply(["a", "b"])
+    with pytest.raises(ValueError, match="batch_size must be a positive integer. Received: batch_size=0"):
+        lfs.apply({"text": ["a"]}, batch_size=0)
+    with pytest.raises(ValueError, match="different lengths"):
+        LFSet([keyword_lf("a", 1), threshold_lf("p", 0, above=1)]).apply({"text": ["a"], "p": [1, 2]})
+    with pytest.raises(TypeError, match=r"reads 'text' as text, but the column holds numbers"):
+        lfs.apply({"text": [1.0, 2.0]})
+    with pytest.raises(TypeError, match=r"reads 'p' as a number.*Received: 'high'"):
+        LFSet([threshold_lf("p", 0, above=1)]).apply({"p": ["high", None]})
+
+
+def test_progress_bar(capsys):
+    lfs = LFSet([keyword_lf("a", 1)])
+    lfs.apply({"text": ["a", "b", "c"]}, batch_size=1, progress=True)
+    assert "3/3" in capsys.readouterr().out
+    lfs.apply({"text": ["a", "b", "c"]}, batch_size=1)
+    assert capsys.readouterr().out == ""

@@ -1,0 +1,311 @@
+"""Appliers: run an `LFSet` over a pandas DataFrame, a dict of arrays or a ``tf.data.Dataset``.
+
+Every path goes through the same compiled map, ``ds.map(lfset, num_parallel_calls=...,
+deterministic=True)``, over batches of feature tensors.
+
+Missing values: pandas/numpy ``None``/``NaN`` (and ``pd.NA``) in a text column become ``""``
+plus a missing mask (``"<field>__missing"``), in a numeric column ``NaN``; every LF reading
+that field abstains on those rows (compiled and Python LFs alike; a Python LF declared with
+``on_missing="pass"`` is called with ``None`` instead). A text LF therefore never matches the
+string ``"nan"`` or ``"None"`` for a missing value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfsnorkel.labeling.lfset import BATCH_KEY, MISSING_SUFFIX, ROW_KEY, warn_failures
+
+if TYPE_CHECKING:
+    from tfsnorkel.labeling.lfset import LFSet
+
+__all__ = ["apply_lfs", "columns_to_features", "iter_label_batches"]
+
+#: show a progress bar by default from this many rows on
+PROGRESS_MIN_ROWS = 200_000
+
+
+def _readers(lfset: LFSet, field: str) -> str:
+    names = [lf.name for lf in lfset.lfs if field in lf.fields]
+    return f"LF {names[0]!r}" + (f" (and {names[1:]})" if len(names) > 1 else "")
+
+
+def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, Any]:
+    """Converts columns (pandas Series, numpy arrays, lists) to the set's feature arrays.
+
+    Text columns: missing values (``None``, ``NaN``, ``pd.NA``) become ``""`` and a boolean
+    ``"<field>__missing"`` array is added; non-string values are converted with ``str``.
+    Numeric columns: float64 with ``NaN`` for missing values (integers stay int64).
+
+    Args:
+        columns: ``{field: column}`` for (at least) the fields of ``lfset``.
+        lfset: the LF set whose :attr:`~LFSet.fields` decide the dtypes.
+
+    Returns:
+        ``{field: numpy array, "<field>__missing": bool array (only where a value is missing)}``.
+
+    Example:
+        >>> from tfsnorkel.labeling import LFSet, keyword_lf
+        >>> out = columns_to_features({"text": ["hi", None]}, LFSet([keyword_lf("hi", 1)]))
+        >>> out["text"].tolist(), out["text__missing"].tolist()
+        (['hi', ''], [False, True])
+    """
+    out: dict[str, Any] = {}
+    for f, dtype in lfset.fields.items():
+        col = columns[f]
+        if isinstance(col, (tf.Tensor, tf.Variable)):
+            out[f] = col
+            continue
+        s = col if isinstance(col, pd.Series) else pd.Series(
+            col if isinstance(col, (list, tuple)) else np.asarray(col), copy=False)
+        miss = s.isna().to_numpy()
+        if dtype == tf.string:
+            if s.dtype.kind in "iufcb" and not miss.all():
+                raise TypeError(
+                    f"{_readers(lfset, f)} reads {f!r} as text, but the column holds numbers. "
+                    f"Received: dtype={s.dtype}"
+                )
+            if miss.any():
+                s = s.where(~miss, "")
+                out[f + MISSING_SUFFIX] = miss
+            kind = pd.api.types.infer_dtype(s, skipna=False)
+            if kind in ("string", "empty"):
+                out[f] = s.to_numpy(dtype=object)
+            elif kind == "bytes":
+                out[f] = s.to_numpy(dtype=object)
+            else:
+                out[f] = s.astype(str).to_numpy(dtype=object)
+            continue
+        if s.dtype.kind in "iu" and not miss.any():
+            out[f] = s.to_numpy(dtype=np.int64)
+            continue
+        if s.dtype.kind == "b":
+            out[f] = s.to_numpy(dtype=np.int64)
+            continue
+        try:
+            num = pd.to_numeric(s.where(~miss, np.nan), errors="raise")
+        except (ValueError, TypeError):
+            bad = s[~miss].iloc[0] if (~miss).any() else None
+            raise TypeError(
+                f"{_readers(lfset, f)} reads {f!r} as a number ({dtype.name}), but the column "
+                f"holds non-numeric values. Received: {bad!r}"
+            ) from None
+        out[f] = np.asarray(num, dtype=np.float64)
+    return out
+
+
+def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
+    if isinstance(data, pd.DataFrame):
+        cols = data
+        available = list(map(str, data.columns))
+    elif isinstance(data, Mapping):
+        cols = data
+        available = list(data)
+    else:
+        raise TypeError(
+            "apply needs a pandas DataFrame, a dict field -> array or a tf.data.Dataset of "
+            f"feature dicts. Received: {type(data).__name__}"
+        )
+    for f in lfset.fields:
+        if f not in cols:
+            raise KeyError(
+                f"{_readers(lfset, f)} reads field {f!r}, which the data lacks. "
+                f"Available fields: {sorted(available)}"
+            )
+    n = len(data) if isinstance(data, pd.DataFrame) else None
+    if n is None:
+        lengths = {f: len(cols[f]) for f in lfset.fields}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"the arrays have different lengths. Received lengths: {lengths}")
+        n = next(iter(lengths.values()))
+    if n == 0:
+        raise ValueError(
+            f"cannot apply LFs to an empty dataset. Received: {type(data).__name__} with 0 rows"
+        )
+    feats = columns_to_features({f: cols[f] for f in lfset.fields}, lfset)
+    if lfset.python_lf_names:
+        feats[ROW_KEY] = np.arange(n, dtype=np.int64)
+    return feats, n
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+def _dataset_batches(ds: tf.data.Dataset, lfset: LFSet, batch_size: int) -> tf.data.Dataset:
+    spec = ds.element_spec
+    if not isinstance(spec, Mapping):
+        raise TypeError(
+            "a tf.data.Dataset given to an LF set must yield dicts field -> tensor. "
+            f"Received element_spec: {spec}"
+        )
+    missing = [f for f in lfset.fields if f not in spec]
+    if missing:
+        f = missing[0]
+        raise KeyError(
+            f"{_readers(lfset, f)} reads field {f!r}, which the dataset lacks. "
+            f"Available fields: {sorted(spec)}"
+        )
+    ranks = {spec[f].shape.rank for f in lfset.fields}
+    py = bool(lfset.python_lf_names)
+    if ranks == {0}:
+        if py:
+            ds = ds.enumerate().map(lambda i, x: {**x, ROW_KEY: i})
+        return ds.batch(batch_size)
+    if ranks == {1}:
+        if py:
+            ds = ds.enumerate().map(lambda b, x: {**x, BATCH_KEY: b})
+        return ds
+    raise ValueError(
+        "dataset fields must be scalars (one example per element) or 1-D batches. "
+        f"Received shapes: { {f: spec[f].shape for f in lfset.fields} }"
+    )
+
+
+def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
+              keep_features: bool) -> tuple[tf.data.Dataset, int | None]:
+    batch_size = _check_batch_size(batch_size)
+    npc = tf.data.AUTOTUNE if num_parallel_calls is None else num_parallel_calls
+    if isinstance(data, tf.data.Dataset):
+        ds = _dataset_batches(data, lfset, batch_size)
+        n = None
+    else:
+        feats, n = _in_memory(data, lfset)
+        ds = tf.data.Dataset.from_tensor_slices(feats).batch(batch_size)
+    fn = (lambda x: (x, lfset(x))) if keep_features else lfset
+    ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE), n
+
+
+def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | None,
+             fault_tolerant: bool) -> Iterator[Any]:
+    show = (n is not None and n >= PROGRESS_MIN_ROWS) if progress is None else bool(progress)
+    bar = keras.utils.Progbar(n, unit_name="row") if show else None
+    prev = lfset._fault_tolerant
+    lfset._fault_tolerant = bool(fault_tolerant)
+    with lfset._lock:
+        lfset._failures = {name: 0 for name in lfset.python_lf_names}
+    offset = 0
+    it = iter(ds)
+    try:
+        while True:
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            except tf.errors.OpError as exc:
+                err = lfset.translate_error(exc, offset)
+                if err is exc:
+                    raise
+                raise err from err.__cause__
+            L = item[1] if isinstance(item, tuple) else item
+            offset += int(L.shape[0])
+            if bar is not None:
+                bar.update(offset)
+            yield item
+    finally:
+        lfset._fault_tolerant = prev
+        lfset.failures_ = dict(lfset._failures)
+    if offset == 0:
+        raise ValueError("cannot apply LFs to an empty dataset. Received: a dataset with 0 rows")
+    if fault_tolerant:
+        warn_failures(lfset.failures_)
+
+
+def apply_lfs(
+    lfset: LFSet,
+    data: Any,
+    batch_size: int = 4096,
+    progress: bool | None = None,
+    fault_tolerant: bool = False,
+    num_parallel_calls: int | None = None,
+) -> np.ndarray:
+    """Applies an LF set to in-memory data or a dataset and returns the label matrix.
+
+    Args:
+        lfset: the `LFSet`.
+        data: a pandas DataFrame, a dict field -> array, or a ``tf.data.Dataset`` of feature
+            dicts (one example per element, or already batched 1-D tensors).
+        batch_size: rows per batch (ignored for an already batched dataset). Defaults to `4096`.
+        progress: show a ``keras.utils.Progbar``. Defaults to `None` (shown from
+            `PROGRESS_MIN_ROWS` rows on).
+        fault_tolerant: a Python LF that raises abstains on that row instead of stopping the
+            run; the counts land in ``lfset.failures_`` and a ``RuntimeWarning``. Defaults
+            to `False` (the error names the LF, the row and the original exception).
+        num_parallel_calls: parallel map calls. Defaults to `None` (``tf.data.AUTOTUNE``).
+
+    Returns:
+        ``int32 [N, m]`` votes, ``ABSTAIN = -1``.
+
+    Raises:
+        ValueError: an empty dataset, or an LF voted outside ``[-1, C-1]``.
+        KeyError: a field an LF reads is missing (the message names both).
+        LabelingFunctionError: a Python LF raised (``fault_tolerant=False``).
+
+    Example:
+        >>> import pandas as pd
+        >>> from tfsnorkel.labeling import LFSet, keyword_lf
+        >>> lfs = LFSet([keyword_lf("song", label=0)])
+        >>> apply_lfs(lfs, pd.DataFrame({"text": ["great song", None]})).ravel().tolist()
+        [0, -1]
+    """
+    ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+    parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant)]
+    return np.concatenate(parts, axis=0).astype(np.int32, copy=False)
+
+
+def iter_label_batches(
+    lfset: LFSet,
+    data: Any,
+    batch_size: int = 4096,
+    fault_tolerant: bool = False,
+    num_parallel_calls: int | None = None,
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """Streams ``(features_batch, L_batch)`` pairs; only one batch is held at a time.
+
+    For a DataFrame the features are the batch's rows (a DataFrame slice, original values);
+    for a dict of arrays, a dict of slices; for a ``tf.data.Dataset``, the batch as a dict of
+    numpy arrays. ``L_batch`` is ``int32 [batch, m]``.
+
+    Args:
+        lfset: the `LFSet`.
+        data: a DataFrame, a dict of arrays, or a ``tf.data.Dataset`` (e.g. read from files
+            that do not fit in memory).
+        batch_size: rows per batch. Defaults to `4096`.
+        fault_tolerant: see `apply_lfs`. Defaults to `False`.
+        num_parallel_calls: parallel map calls. Defaults to `None` (AUTOTUNE).
+
+    Yields:
+        ``(features_batch, L_batch)``.
+
+    Example:
+        >>> from tfsnorkel.labeling import LFSet, keyword_lf
+        >>> lfs = LFSet([keyword_lf("song", label=0)])
+        >>> [L.ravel().tolist() for _, L in iter_label_batches(lfs, {"text": ["a song", "b"]}, 1)]
+        [[0], [-1]]
+    """
+    if isinstance(data, tf.data.Dataset):
+        ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=True)
+        internal = (ROW_KEY, BATCH_KEY)
+        for x, L in _iterate(lfset, ds, n, False, fault_tolerant):
+            feats = {k: v.numpy() for k, v in x.items() if k not in internal}
+            yield feats, L.numpy()
+        return
+    ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+    start = 0
+    for L in _iterate(lfset, ds, n, False, fault_tolerant):
+        stop = start + int(L.shape[0])
+        if isinstance(data, pd.DataFrame):
+            feats = data.iloc[start:stop]
+        else:
+            feats = {k: v[start:stop] for k, v in data.items()}
+        yield feats, L.numpy()
+        start = stop
