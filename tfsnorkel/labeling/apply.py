@@ -131,7 +131,7 @@ def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
     feats = columns_to_features({f: cols[f] for f in lfset.fields}, lfset)
     if lfset.python_lf_names:
         feats[ROW_KEY] = np.arange(n, dtype=np.int64)
-    return feats, n
+    return feats, int(n)
 
 
 def _check_batch_size(batch_size: int) -> int:
@@ -174,14 +174,27 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
               keep_features: bool) -> tuple[tf.data.Dataset, int | None]:
     batch_size = _check_batch_size(batch_size)
     npc = tf.data.AUTOTUNE if num_parallel_calls is None else num_parallel_calls
+    fn = (lambda x: (x, lfset(x))) if keep_features else lfset
     if isinstance(data, tf.data.Dataset):
         ds = _dataset_batches(data, lfset, batch_size)
-        n = None
-    else:
-        feats, n = _in_memory(data, lfset)
-        ds = tf.data.Dataset.from_tensor_slices(feats).batch(batch_size)
-    fn = (lambda x: (x, lfset(x))) if keep_features else lfset
-    ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
+        ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE), None
+    feats, n = _in_memory(data, lfset)
+    # Batches are slices of whole-column tensors, cut inside the map: no per-row tf.data work.
+    tensors = {k: tf.convert_to_tensor(v) for k, v in feats.items() if k != ROW_KEY}
+    with_rows = ROW_KEY in feats
+
+    def labelled_batch(i: tf.Tensor, tensors=tensors, size=batch_size, n=n):
+        start = i * size
+        stop = tf.minimum(start + size, n)
+        x = {k: v[start:stop] for k, v in tensors.items()}
+        if with_rows:
+            x[ROW_KEY] = tf.range(start, stop)
+        return fn(x)
+
+    n_batches = -(-n // batch_size)
+    ds = tf.data.Dataset.range(n_batches).map(labelled_batch, num_parallel_calls=npc,
+                                              deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE), n
 
 

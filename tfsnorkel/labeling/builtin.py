@@ -558,7 +558,8 @@ def threshold_lf(
     """Votes ``label`` when a numeric field is above and/or below thresholds.
 
     With both, the value must lie between them. ``NaN`` abstains. Values are compared in
-    float64.
+    float64; TensorFlow's CPU kernels flush subnormal numbers (``|x| < 2.2e-308``) to zero,
+    so ``threshold_lf(above=0.0)`` does not fire on them although Python's ``x > 0.0`` does.
 
     Args:
         field: the numeric field.
