@@ -1,0 +1,39 @@
+"""Public names of the classify, metrics and export stages: sorted __all__, re-exported at the root."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import tfsnorkel as ts
+
+MODULES = [
+    "tfsnorkel.classify",
+    "tfsnorkel.classify.data",
+    "tfsnorkel.classify.losses",
+    "tfsnorkel.classify.models",
+    "tfsnorkel.classify.softlabels",
+    "tfsnorkel.export",
+    "tfsnorkel.metrics",
+]
+
+REQUIRED = {
+    "NoiseAwareLoss", "noise_aware_loss", "soft_label_dataset", "stream_soft_labels",
+    "text_classifier", "tabular_classifier", "expand_soft_labels", "write_soft_labels",
+    "read_soft_labels", "export_pipeline", "evaluate", "metric_score", "lf_report",
+    "confusion_matrix", "predict_proba", "gold_dataset",
+}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_sorted_and_resolves(name):
+    mod = importlib.import_module(name)
+    assert list(mod.__all__) == sorted(mod.__all__)
+    for public in mod.__all__:
+        assert getattr(mod, public) is getattr(ts, public)
+        assert public in ts.__all__
+
+
+def test_required_names_are_public():
+    assert REQUIRED <= set(ts.__all__)
