@@ -16,11 +16,23 @@ the sufficient statistics, see :mod:`~tfsnorkel.labelmodel.stats`): the E-step s
 ``y``, and enumerates only the observed patterns inside groups. EM was chosen over gradient
 steps on the same likelihood: it needs no learning rate, converges in tens of passes over
 a few thousand unique rows, and keeps the MAP updates (Beta prior on accuracies, a floor that
-keeps every LF better than random) in closed form. Identifiability: accuracies are kept
-above ``1/C`` (LFs better than random), which rules out the label-flipped solution; LF
-parameters are fitted with the class balance held at the user's value, the gold dev set's,
-or uniform, and the class balance is then estimated by maximum likelihood with the LF
-parameters fixed, with a fallback to uniform when that estimate degenerates.
+keeps every LF better than random) in closed form.
+
+Identifiability and class balance. Accuracies are kept above ``1/C`` (LFs better than
+random), which rules out the label-flipped solution. LF parameters are first fitted under a
+uniform reference balance; the class balance is then estimated by maximum likelihood with
+the LF parameters fixed (a concave problem), alternating with a refit of the LF parameters,
+until it settles. Two outcomes:
+
+* it settles (synthetic data, LFs that vote several classes): one joint model; the balance
+  (estimated, or the user's / the gold dev set's when given) is the prior of every row;
+* it runs towards a degenerate balance (a class near zero): typical of real LF sets whose
+  LFs are *unipolar* (each votes one class only), where a one-coin accuracy absorbs the base
+  rate and joint fits collapse onto the majority class (DESIGN.md). Then the LF parameters
+  fitted under the uniform reference are kept (their accuracies are ``P(y = vote | vote)``),
+  and the class balance (the user's, the dev set's, or the mean posterior over rows with a
+  vote) is the prior of rows *without* a vote only. The layer holds both priors
+  (``log_vote_prior`` for rows with a vote, ``log_class_balance`` for rows without).
 
 Example:
     >>> from tfsnorkel.labelmodel import synthetic_label_matrix
@@ -245,7 +257,7 @@ class LabelModel(keras.layers.Layer):
         max_iter: EM iterations. Defaults to `300`.
         tol: stop when the mean log-likelihood changes less than this. Defaults to `1e-7`.
         accuracy_prior: Beta pseudo-counts ``(right, wrong)`` on each LF's accuracy (MAP-EM).
-            Defaults to `(14.0, 6.0)` (mean 0.7, weight of 20 votes).
+            Defaults to `(32.0, 8.0)` (mean 0.8, weight of 40 votes; measured best on WRENCH trec).
         min_accuracy: accuracy floor; `None` means ``1/C + 0.05`` (better than random).
         structure_threshold: pair divergence (nats) above which LFs are grouped (near-copies
             score 0.2 and more; independent LFs about 0.002, real unipolar LF sets up to
@@ -272,7 +284,7 @@ class LabelModel(keras.layers.Layer):
         seed: int = 0,
         max_iter: int = 300,
         tol: float = 1e-7,
-        accuracy_prior: Sequence[float] = (14.0, 6.0),
+        accuracy_prior: Sequence[float] = (32.0, 8.0),
         min_accuracy: float | None = None,
         structure_threshold: float = 0.1,
         balance_rounds: int = 10,
@@ -327,6 +339,9 @@ class LabelModel(keras.layers.Layer):
         self.log_class_balance = self.add_weight(
             name="log_class_balance", shape=(c,), initializer=keras.initializers.Constant(-math.log(c)), trainable=False
         )
+        self.log_vote_prior = self.add_weight(
+            name="log_vote_prior", shape=(c,), initializer=keras.initializers.Constant(-math.log(c)), trainable=False
+        )
         self.lf_log_probs = self.add_weight(
             name="lf_log_probs", shape=(m, c, c + 1), initializer="zeros", trainable=False
         )
@@ -366,9 +381,13 @@ class LabelModel(keras.layers.Layer):
             single = np.ones(m, np.float32)
             for g in self.groups:
                 single[g] = 0.0
-            logits = tf.convert_to_tensor(self.log_class_balance)[None, :] + tf.reduce_sum(
-                per_lf * single[None, :, None], axis=1
+            any_vote = tf.reduce_any(L >= 0, axis=1, keepdims=True)
+            prior = tf.where(
+                any_vote,
+                tf.convert_to_tensor(self.log_vote_prior)[None, :],
+                tf.convert_to_tensor(self.log_class_balance)[None, :],
             )
+            logits = prior + tf.reduce_sum(per_lf * single[None, :, None], axis=1)
             for g, codes, table in zip(self.groups, self.group_codes, self.group_log_probs):
                 radix = tf.constant((c + 1) ** np.arange(len(g), dtype=np.int64))
                 code = tf.reduce_sum(tf.cast(tf.gather(idx, g, axis=1), tf.int64) * radix[None, :], axis=1)
@@ -437,34 +456,43 @@ class LabelModel(keras.layers.Layer):
                 raise ValueError(f"y_dev must hold class indices in [0, {c - 1}]. Received values: {np.unique(yd)[:10].tolist()}")
             pi_fixed = (np.bincount(yd, minlength=c) + 1.0) / (yd.size + c)
         min_acc = 1.0 / c + 0.05 if self.min_accuracy is None else float(self.min_accuracy)
-        pi_fit = np.full(c, 1.0 / c) if pi_fixed is None else pi_fixed
+
+        uniform = np.full(c, 1.0 / c)
 
         def run(groups: list[list[int]]):
+            """Returns (em, acc, tables, class balance, prior for rows with votes)."""
             em = _EM(stats.rows, stats.counts, c, groups, self.accuracy_prior, min_acc, 0.5)
-            pi = pi_fit
-            acc, tables, _ = em.run(np.log(np.maximum(pi, 1e-12)), em.init_posterior(), self.max_iter, self.tol)
-            if pi_fixed is not None:
-                return em, acc, tables, pi
+            acc0, tables0, _ = em.run(np.log(uniform), em.init_posterior(), self.max_iter, self.tol)
             # Alternate: class balance by maximum likelihood with LF parameters fixed (concave),
-            # then LF parameters with that balance, until the balance settles. A balance that
-            # drives a class towards zero means the votes cannot identify it: keep the last one.
+            # then LF parameters under that balance, until the balance settles.
+            acc, tables, pi, joint = acc0, tables0, uniform, True
             for _ in range(self.balance_rounds):
                 new = em.prior_mle(acc, tables)
                 if new.min() < 0.1 / c:
-                    warnings.warn(
-                        "the class balance estimated from the votes degenerated "
-                        f"({np.round(new, 3).tolist()}); keeping {np.round(pi, 3).tolist()}. Pass "
-                        "class_balance= or a gold dev set (L_dev, y_dev) to set it.",
-                        stacklevel=3,
-                    )
+                    joint = False
                     break
                 done = np.abs(new - pi).max() < 1e-4
                 pi = new
                 acc, tables, _ = em.run(np.log(pi), em.init_posterior(), self.max_iter, self.tol)
                 if done:
                     break
-            return em, acc, tables, pi
-
+            if joint:
+                # The votes identify the balance: one joint model, the balance is the prior of every row.
+                if pi_fixed is not None:
+                    pi = pi_fixed
+                    acc, tables, _ = em.run(np.log(pi), em.init_posterior(), self.max_iter, self.tol)
+                return em, acc, tables, pi, pi
+            # The balance ran towards a degenerate value: typical of unipolar LFs (each votes one
+            # class), whose accuracies then absorb the base rate. Keep the LF parameters fitted
+            # under a uniform reference balance (their accuracies are then P(y = vote | vote)),
+            # and apply the class balance only where there is no vote.
+            if pi_fixed is not None:
+                pi = pi_fixed
+            else:
+                q = _softmax(em.logits(np.log(uniform), acc0, tables0)) * em.n[:, None]
+                covered = em.voted.any(1)
+                pi = (q[covered].sum(0) + 1.0) / (q[covered].sum() + c) if covered.any() else uniform
+            return em, acc0, tables0, pi, uniform
         if isinstance(self.dependencies, list):
             for g in self.dependencies:
                 if not g or min(g) < 0 or max(g) >= m:
@@ -472,13 +500,14 @@ class LabelModel(keras.layers.Layer):
             groups = [g for g in self.dependencies if len(g) > 1]
         else:
             groups = []
-        em, acc, tables, pi = run(groups)
+        em, acc, tables, pi, vote_prior = run(groups)
         if self.dependencies == "auto":
-            post_pi, post_tables = em.posterior_tables(np.log(pi), acc, tables)
+            post_pi, post_tables = em.posterior_tables(np.log(vote_prior), acc, tables)
             scores = pair_scores(stats.rows, stats.counts, c, post_pi, post_tables)
             groups = merge_groups(scores, self.structure_threshold, self.max_group_size)
             if groups:
-                em, acc, tables, pi = run(groups)
+                em, acc, tables, pi, vote_prior = run(groups)
+        self._vote_prior = np.asarray(vote_prior, float)
         self._set_params(em, acc, tables, pi, groups)
         self._commit(m)
         return self
@@ -520,6 +549,7 @@ class LabelModel(keras.layers.Layer):
             self.group_patterns = shapes
             self._create_weights()
         self.log_class_balance.assign(np.log(np.maximum(self._pi, 1e-12)).astype(np.float32))
+        self.log_vote_prior.assign(np.log(np.maximum(self._vote_prior, 1e-12)).astype(np.float32))
         self.lf_log_probs.assign(np.log(self._tables).astype(np.float32))
         for var_c, var_t, codes, t in zip(self.group_codes, self.group_log_probs, self._fit_codes, self._fit_group_tables):
             var_c.assign(codes.astype(np.int64))
