@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfsnorkel.labels import ABSTAIN
 from tfsnorkel.labelmodel import MajorityVoter, WeightedVoter, majority_vote, weighted_vote
+from tfsnorkel.labels import ABSTAIN
 
 L = np.array(
     [
@@ -49,7 +49,13 @@ def test_majority_voter_soft_labels():
 
 
 def test_weighted_vote_weights_change_the_winner():
-    assert weighted_vote(L, [1.0, 2.0, 5.0], 3, tie_break="abstain").tolist() == [1, 1, 1, ABSTAIN, 1]
+    assert weighted_vote(L, [1.0, 2.0, 5.0], 3, tie_break="abstain").tolist() == [
+        1,
+        1,
+        1,
+        ABSTAIN,
+        1,
+    ]
     voter = WeightedVoter(3, weights=[0.0, 1.0, 1.0])
     assert voter.predict(L, tie_break="abstain").tolist() == [ABSTAIN, ABSTAIN, 1, ABSTAIN, ABSTAIN]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from tfsnorkel.labelmodel import (
     LabelModel,
@@ -17,7 +17,9 @@ from tfsnorkel.labelmodel import (
 
 @pytest.fixture(scope="module")
 def data():
-    return synthetic_label_matrix(20_000, 3, 6, copies={0: 2}, class_balance=[0.5, 0.3, 0.2], seed=7)
+    return synthetic_label_matrix(
+        20_000, 3, 6, copies={0: 2}, class_balance=[0.5, 0.3, 0.2], seed=7
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,9 @@ def test_get_config_from_config_round_trip_rebuilds_same_shaped_weights(fitted, 
     assert [w.shape for w in clone.weights] == [w.shape for w in fitted.weights]
     assert clone.get_config() == config
     clone.set_weights(fitted.get_weights())
-    np.testing.assert_array_equal(clone.predict_proba(data.L[:500]), fitted.predict_proba(data.L[:500]))
+    np.testing.assert_array_equal(
+        clone.predict_proba(data.L[:500]), fitted.predict_proba(data.L[:500])
+    )
 
 
 def test_save_load_gives_identical_predictions(fitted, data, tmp_path):
@@ -47,7 +51,9 @@ def test_save_load_gives_identical_predictions(fitted, data, tmp_path):
 def test_corrupted_or_wrong_file_gives_a_clear_error(fitted, tmp_path):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip file at all")
-    with pytest.raises(LabelModelLoadError, match="could not read a saved LabelModel.*Received: path="):
+    with pytest.raises(
+        LabelModelLoadError, match="could not read a saved LabelModel.*Received: path="
+    ):
         LabelModel.load(bad)
     good = tmp_path / "good.keras"
     fitted.save(good)
@@ -66,10 +72,14 @@ def test_corrupted_or_wrong_file_gives_a_clear_error(fitted, tmp_path):
 def test_streamed_fit_over_a_dataset_equals_the_in_memory_fit(fitted, data):
     ds = tf.data.Dataset.from_tensor_slices(data.L).batch(1000)
     streamed = LabelModel(3, seed=1).fit(ds)
-    np.testing.assert_allclose(streamed.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6)
+    np.testing.assert_allclose(
+        streamed.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6
+    )
     stats = LabelStats.from_matrix(data.L[:7000], 3).merge(LabelStats.from_matrix(data.L[7000:], 3))
     from_stats = LabelModel(3, seed=1).fit(stats)
-    np.testing.assert_allclose(from_stats.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6)
+    np.testing.assert_allclose(
+        from_stats.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6
+    )
 
 
 def test_call_inside_keras_model_and_tf_function(fitted, data):
@@ -86,7 +96,9 @@ def test_call_inside_keras_model_and_tf_function(fitted, data):
 
 
 def test_unseen_group_pattern_falls_back_to_member_tables(fitted):
-    row = np.array([[2, -1, -1, -1, -1, -1, 0, 1]], dtype=np.int32)  # group votes 2, 0, 1: never seen
+    row = np.array(
+        [[2, -1, -1, -1, -1, -1, 0, 1]], dtype=np.int32
+    )  # group votes 2, 0, 1: never seen
     p = fitted.predict_proba(row)
     assert np.isfinite(p).all() and p.sum() == pytest.approx(1.0, abs=1e-5)
 

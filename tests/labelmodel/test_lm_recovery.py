@@ -13,7 +13,9 @@ from tfsnorkel.labelmodel import LabelModel, learn_structure, majority_vote, syn
     [(2, [0.8, 0.2]), (3, [0.6, 0.3, 0.1]), (4, [0.4, 0.3, 0.2, 0.1])],
 )
 def test_recovers_class_balance_and_accuracies_at_100k(cardinality, balance):
-    d = synthetic_label_matrix(100_000, cardinality, num_lfs=10, class_balance=balance, seed=cardinality)
+    d = synthetic_label_matrix(
+        100_000, cardinality, num_lfs=10, class_balance=balance, seed=cardinality
+    )
     lm = LabelModel(cardinality).fit(d.L)
     np.testing.assert_allclose(lm.class_balance_.to_numpy(), balance, atol=0.03)
     table = lm.lf_table()

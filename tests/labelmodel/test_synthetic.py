@@ -10,8 +10,15 @@ from tfsnorkel.labelmodel import synthetic_label_matrix
 
 def test_generator_matches_its_parameters():
     d = synthetic_label_matrix(
-        200_000, 3, 3, class_balance=[0.5, 0.3, 0.2], accuracies=[0.9, 0.7, 0.6],
-        propensities=[0.2, 0.5, 0.8], copies={2: 1}, copy_prob=0.9, seed=0,
+        200_000,
+        3,
+        3,
+        class_balance=[0.5, 0.3, 0.2],
+        accuracies=[0.9, 0.7, 0.6],
+        propensities=[0.2, 0.5, 0.8],
+        copies={2: 1},
+        copy_prob=0.9,
+        seed=0,
     )
     assert d.L.shape == (200_000, 4) and d.L.dtype == np.int32
     np.testing.assert_allclose(np.bincount(d.y) / len(d.y), [0.5, 0.3, 0.2], atol=0.005)

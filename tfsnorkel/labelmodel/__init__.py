@@ -3,7 +3,12 @@
 See DESIGN.md ("The label model, in brief") for the generative story.
 """
 
-from tfsnorkel.labelmodel.baselines import MajorityVoter, WeightedVoter, majority_vote, weighted_vote
+from tfsnorkel.labelmodel.baselines import (
+    MajorityVoter,
+    WeightedVoter,
+    majority_vote,
+    weighted_vote,
+)
 from tfsnorkel.labelmodel.layer import LabelModel, LabelModelLoadError, learn_structure
 from tfsnorkel.labelmodel.stats import LabelStats, unique_rows
 from tfsnorkel.labelmodel.synthetic import SyntheticLabels, synthetic_label_matrix

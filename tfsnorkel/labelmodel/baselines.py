@@ -22,7 +22,9 @@ from tfsnorkel.labels import TieBreak, check_label_matrix, probs_to_preds
 __all__ = ["MajorityVoter", "WeightedVoter", "majority_vote", "weighted_vote"]
 
 
-def _vote_probs(L: np.ndarray, cardinality: int, weights: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+def _vote_probs(
+    L: np.ndarray, cardinality: int, weights: np.ndarray, prior: np.ndarray | None
+) -> np.ndarray:
     n, m = L.shape
     scores = np.zeros((n, cardinality))
     for j in range(m):
@@ -37,7 +39,9 @@ def _vote_probs(L: np.ndarray, cardinality: int, weights: np.ndarray, prior: np.
 
 def _check_cardinality(cardinality: int) -> int:
     if not isinstance(cardinality, (int, np.integer)) or cardinality < 2:
-        raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+        raise ValueError(
+            f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+        )
     return int(cardinality)
 
 
@@ -47,7 +51,8 @@ def _check_prior(prior: Sequence[float] | np.ndarray | None, cardinality: int) -
     p = np.asarray(prior, dtype=np.float64)
     if p.shape != (cardinality,) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError(
-            f"prior must be {cardinality} non-negative numbers. Received: prior={np.asarray(prior).tolist()}"
+            f"prior must be {cardinality} non-negative numbers. "
+            f"Received: prior={np.asarray(prior).tolist()}"
         )
     return p / p.sum()
 
@@ -76,10 +81,13 @@ class WeightedVoter:
         self.cardinality = _check_cardinality(cardinality)
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         if self.weights is not None and (
-            self.weights.ndim != 1 or not np.all(np.isfinite(self.weights)) or np.any(self.weights < 0)
+            self.weights.ndim != 1
+            or not np.all(np.isfinite(self.weights))
+            or np.any(self.weights < 0)
         ):
             raise ValueError(
-                f"weights must be a 1-D array of finite non-negative numbers. Received: weights={weights!r}"
+                "weights must be a 1-D array of finite non-negative numbers. "
+                f"Received: weights={weights!r}"
             )
         self.prior = _check_prior(prior, self.cardinality)
 
@@ -104,7 +112,9 @@ class WeightedVoter:
         L = check_label_matrix(L, cardinality=self.cardinality)
         return _vote_probs(L, self.cardinality, self._weights_for(L), self.prior)
 
-    def predict(self, L: np.ndarray, tie_break: TieBreak = "random", *, seed: int | None = 0) -> np.ndarray:
+    def predict(
+        self, L: np.ndarray, tie_break: TieBreak = "random", *, seed: int | None = 0
+    ) -> np.ndarray:
         """Hard (weighted) majority predictions.
 
         Args:
@@ -131,7 +141,9 @@ class MajorityVoter(WeightedVoter):
         [1]
     """
 
-    def __init__(self, cardinality: int = 2, *, prior: Sequence[float] | np.ndarray | None = None) -> None:
+    def __init__(
+        self, cardinality: int = 2, *, prior: Sequence[float] | np.ndarray | None = None
+    ) -> None:
         super().__init__(cardinality, None, prior=prior)
 
 
@@ -192,4 +204,6 @@ def majority_vote(
         [1, 2]
     """
     L = check_label_matrix(L, cardinality=cardinality)
-    return weighted_vote(L, np.ones(L.shape[1]), cardinality, tie_break=tie_break, seed=seed, prior=prior)
+    return weighted_vote(
+        L, np.ones(L.shape[1]), cardinality, tie_break=tie_break, seed=seed, prior=prior
+    )

@@ -1,4 +1,4 @@
-"""The label model: a Keras layer whose weights are the parameters of a generative model of LF votes.
+"""The label model: a Keras layer whose weights parametrize a generative model of LF votes.
 
 Generative story: ``y ~ Categorical(class_balance)``; given ``y``, every *factor* (a single LF,
 or a group of dependent LFs) emits its votes independently of the other factors.
@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +56,7 @@ import tensorflow as tf
 
 from tfsnorkel.labelmodel.stats import LabelStats
 from tfsnorkel.labelmodel.structure import merge_groups, onehot_rows, pair_scores
-from tfsnorkel.labels import ABSTAIN, TieBreak, check_label_matrix, probs_to_preds
+from tfsnorkel.labels import TieBreak, check_label_matrix, probs_to_preds
 
 __all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
 
@@ -122,7 +121,9 @@ class _EM:
         acc = np.clip(acc, self.min_accuracy, 1 - _EPS)
         tables = []
         for codes, inv in self.patterns:
-            cnt = np.stack([np.bincount(inv, weights=r[:, y], minlength=len(codes)) for y in range(self.c)], 1)
+            cnt = np.stack(
+                [np.bincount(inv, weights=r[:, y], minlength=len(codes)) for y in range(self.c)], 1
+            )
             cnt = cnt + self.smoothing
             probs = cnt / cnt.sum(0, keepdims=True)
             if codes[0] == 0:
@@ -134,7 +135,9 @@ class _EM:
             tables.append(np.log(np.maximum(probs, 1e-300)))
         return acc, tables
 
-    def logits(self, log_prior: np.ndarray, acc: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    def logits(
+        self, log_prior: np.ndarray, acc: np.ndarray, tables: list[np.ndarray]
+    ) -> np.ndarray:
         w_right = np.log(acc)
         w_wrong = np.log((1 - acc) / (self.c - 1))
         out = np.tile(log_prior, (len(self.rows), 1))
@@ -156,7 +159,9 @@ class _EM:
         for it in range(1, max_iter + 1):
             logits = self.logits(log_prior, acc, tables)
             mx = logits.max(1, keepdims=True)
-            ll = float((self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum())
+            ll = float(
+                (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
+            )
             q = _softmax(logits)
             acc, tables = self.m_step(q)
             if abs(ll - prev) < tol:
@@ -193,7 +198,10 @@ class _EM:
 def _to_stats(L: Any, cardinality: int) -> LabelStats:
     if isinstance(L, LabelStats):
         if L.cardinality != cardinality:
-            raise ValueError(f"statistics of cardinality {L.cardinality} for a model of cardinality {cardinality}")
+            raise ValueError(
+                f"statistics of cardinality {L.cardinality} for a model of "
+                f"cardinality {cardinality}"
+            )
         return L
     if isinstance(L, tf.data.Dataset):
         stats = LabelStats(cardinality)
@@ -233,7 +241,12 @@ def learn_structure(
         >>> learn_structure(d.L)
         [[0, 5, 6]]
     """
-    lm = LabelModel(cardinality, dependencies="auto", max_group_size=max_group_size, structure_threshold=threshold)
+    lm = LabelModel(
+        cardinality,
+        dependencies="auto",
+        max_group_size=max_group_size,
+        structure_threshold=threshold,
+    )
     return lm.fit(L).dependencies_
 
 
@@ -294,18 +307,33 @@ class LabelModel(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(cardinality, (int, np.integer)) or isinstance(cardinality, bool) or cardinality < 2:
-            raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
-        if not (dependencies is None or dependencies == "auto" or isinstance(dependencies, (list, tuple))):
+        if (
+            not isinstance(cardinality, (int, np.integer))
+            or isinstance(cardinality, bool)
+            or cardinality < 2
+        ):
+            raise ValueError(
+                f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+            )
+        if not (
+            dependencies is None
+            or dependencies == "auto"
+            or isinstance(dependencies, (list, tuple))
+        ):
             raise ValueError(
                 "dependencies must be 'auto', None or a list of groups of column indices. "
                 f"Received: dependencies={dependencies!r}"
             )
         if not isinstance(max_group_size, (int, np.integer)) or max_group_size < 1:
-            raise ValueError(f"max_group_size must be a positive integer. Received: max_group_size={max_group_size!r}")
+            raise ValueError(
+                "max_group_size must be a positive integer. "
+                f"Received: max_group_size={max_group_size!r}"
+            )
         self.cardinality = int(cardinality)
         self.dependencies = (
-            dependencies if not isinstance(dependencies, (list, tuple)) else [sorted(int(j) for j in g) for g in dependencies]
+            dependencies
+            if not isinstance(dependencies, (list, tuple))
+            else [sorted(int(j) for j in g) for g in dependencies]
         )
         self.class_balance = None if class_balance is None else [float(x) for x in class_balance]
         if self.class_balance is not None:
@@ -328,7 +356,8 @@ class LabelModel(keras.layers.Layer):
         self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
         if len(self.group_patterns) != len(self.groups):
             raise ValueError(
-                f"group_patterns needs one count per group ({len(self.groups)}). Received: {self.group_patterns}"
+                f"group_patterns needs one count per group ({len(self.groups)}). "
+                f"Received: {self.group_patterns}"
             )
         if self.num_lfs is not None:
             self._create_weights()
@@ -337,10 +366,16 @@ class LabelModel(keras.layers.Layer):
     def _create_weights(self) -> None:
         c, m = self.cardinality, self.num_lfs
         self.log_class_balance = self.add_weight(
-            name="log_class_balance", shape=(c,), initializer=keras.initializers.Constant(-math.log(c)), trainable=False
+            name="log_class_balance",
+            shape=(c,),
+            initializer=keras.initializers.Constant(-math.log(c)),
+            trainable=False,
         )
         self.log_vote_prior = self.add_weight(
-            name="log_vote_prior", shape=(c,), initializer=keras.initializers.Constant(-math.log(c)), trainable=False
+            name="log_vote_prior",
+            shape=(c,),
+            initializer=keras.initializers.Constant(-math.log(c)),
+            trainable=False,
         )
         self.lf_log_probs = self.add_weight(
             name="lf_log_probs", shape=(m, c, c + 1), initializer="zeros", trainable=False
@@ -350,16 +385,26 @@ class LabelModel(keras.layers.Layer):
             if len(g) * math.log2(c + 1) > 62:
                 raise ValueError(f"group {g} is too large to encode for cardinality {c}")
             self.group_codes.append(
-                self.add_weight(name=f"group{i}_codes", shape=(k,), dtype="int64", initializer="zeros", trainable=False)
+                self.add_weight(
+                    name=f"group{i}_codes",
+                    shape=(k,),
+                    dtype="int64",
+                    initializer="zeros",
+                    trainable=False,
+                )
             )
             self.group_log_probs.append(
-                self.add_weight(name=f"group{i}_log_probs", shape=(k, c), initializer="zeros", trainable=False)
+                self.add_weight(
+                    name=f"group{i}_log_probs", shape=(k, c), initializer="zeros", trainable=False
+                )
             )
         self.built = True
 
     def build(self, input_shape: Any) -> None:
         if self.num_lfs is None:
-            raise ValueError("LabelModel must be fitted (or built from a fitted config) before it is called")
+            raise ValueError(
+                "LabelModel must be fitted (or built from a fitted config) before it is called"
+            )
         self.built = True
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
@@ -376,8 +421,12 @@ class LabelModel(keras.layers.Layer):
             L = tf.cast(tf.convert_to_tensor(L), tf.int32)
             L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
             idx = L + 1  # [b, m] in 0..C
-            flat = tf.reshape(tf.transpose(tf.convert_to_tensor(self.lf_log_probs), [0, 2, 1]), [m * (c + 1), c])
-            per_lf = tf.gather(flat, idx + tf.range(m, dtype=tf.int32)[None, :] * (c + 1))  # [b, m, C]
+            flat = tf.reshape(
+                tf.transpose(tf.convert_to_tensor(self.lf_log_probs), [0, 2, 1]), [m * (c + 1), c]
+            )
+            per_lf = tf.gather(
+                flat, idx + tf.range(m, dtype=tf.int32)[None, :] * (c + 1)
+            )  # [b, m, C]
             single = np.ones(m, np.float32)
             for g in self.groups:
                 single[g] = 0.0
@@ -390,12 +439,18 @@ class LabelModel(keras.layers.Layer):
             logits = prior + tf.reduce_sum(per_lf * single[None, :, None], axis=1)
             for g, codes, table in zip(self.groups, self.group_codes, self.group_log_probs):
                 radix = tf.constant((c + 1) ** np.arange(len(g), dtype=np.int64))
-                code = tf.reduce_sum(tf.cast(tf.gather(idx, g, axis=1), tf.int64) * radix[None, :], axis=1)
+                code = tf.reduce_sum(
+                    tf.cast(tf.gather(idx, g, axis=1), tf.int64) * radix[None, :], axis=1
+                )
                 codes_t = tf.convert_to_tensor(codes)
-                pos = tf.minimum(tf.searchsorted(codes_t, code), tf.shape(codes_t, out_type=tf.int32)[0] - 1)
+                pos = tf.minimum(
+                    tf.searchsorted(codes_t, code), tf.shape(codes_t, out_type=tf.int32)[0] - 1
+                )
                 found = tf.equal(tf.gather(codes_t, pos), code)
                 fallback = tf.reduce_sum(tf.gather(per_lf, g, axis=1), axis=1)
-                logits += tf.where(found[:, None], tf.gather(tf.convert_to_tensor(table), pos), fallback)
+                logits += tf.where(
+                    found[:, None], tf.gather(tf.convert_to_tensor(table), pos), fallback
+                )
             return tf.nn.softmax(logits, axis=-1)
 
     def get_config(self) -> dict[str, Any]:
@@ -443,7 +498,8 @@ class LabelModel(keras.layers.Layer):
         m = stats.num_lfs
         if m < 3:
             raise ValueError(
-                f"a LabelModel needs at least 3 LFs to be identifiable; use MajorityVoter instead. Received: {m} LFs"
+                "a LabelModel needs at least 3 LFs to be identifiable; use MajorityVoter "
+                f"instead. Received: {m} LFs"
             )
         if L_dev is not None:
             L_dev = check_label_matrix(L_dev, cardinality=c)
@@ -453,7 +509,10 @@ class LabelModel(keras.layers.Layer):
         if pi_fixed is None and y_dev is not None:
             yd = np.asarray(y_dev).astype(int).ravel()
             if yd.size == 0 or yd.min() < 0 or yd.max() >= c:
-                raise ValueError(f"y_dev must hold class indices in [0, {c - 1}]. Received values: {np.unique(yd)[:10].tolist()}")
+                raise ValueError(
+                    f"y_dev must hold class indices in [0, {c - 1}]. "
+                    f"Received values: {np.unique(yd)[:10].tolist()}"
+                )
             pi_fixed = (np.bincount(yd, minlength=c) + 1.0) / (yd.size + c)
         min_acc = 1.0 / c + 0.05 if self.min_accuracy is None else float(self.min_accuracy)
 
@@ -477,10 +536,13 @@ class LabelModel(keras.layers.Layer):
                 if done:
                     break
             if joint:
-                # The votes identify the balance: one joint model, the balance is the prior of every row.
+                # The votes identify the balance: one joint model, whose balance is the prior
+                # of every row.
                 if pi_fixed is not None:
                     pi = pi_fixed
-                    acc, tables, _ = em.run(np.log(pi), em.init_posterior(), self.max_iter, self.tol)
+                    acc, tables, _ = em.run(
+                        np.log(pi), em.init_posterior(), self.max_iter, self.tol
+                    )
                 return em, acc, tables, pi, pi
             # The balance ran towards a degenerate value: typical of unipolar LFs (each votes one
             # class), whose accuracies then absorb the base rate. Keep the LF parameters fitted
@@ -491,12 +553,17 @@ class LabelModel(keras.layers.Layer):
             else:
                 q = _softmax(em.logits(np.log(uniform), acc0, tables0)) * em.n[:, None]
                 covered = em.voted.any(1)
-                pi = (q[covered].sum(0) + 1.0) / (q[covered].sum() + c) if covered.any() else uniform
+                pi = (
+                    (q[covered].sum(0) + 1.0) / (q[covered].sum() + c) if covered.any() else uniform
+                )
             return em, acc0, tables0, pi, uniform
+
         if isinstance(self.dependencies, list):
             for g in self.dependencies:
                 if not g or min(g) < 0 or max(g) >= m:
-                    raise ValueError(f"dependency groups must hold column indices in [0, {m - 1}]. Received: {g}")
+                    raise ValueError(
+                        f"dependency groups must hold column indices in [0, {m - 1}]. Received: {g}"
+                    )
             groups = [g for g in self.dependencies if len(g) > 1]
         else:
             groups = []
@@ -525,7 +592,9 @@ class LabelModel(keras.layers.Layer):
             probs = np.exp(t)  # [P, C]
             digits = (codes[:, None] // (c + 1) ** np.arange(len(g))[None, :]) % (c + 1)
             for i, j in enumerate(g):
-                marg = np.stack([probs[digits[:, i] == v].sum(0) for v in range(c + 1)], axis=1)  # [C, C+1]
+                marg = np.stack(
+                    [probs[digits[:, i] == v].sum(0) for v in range(c + 1)], axis=1
+                )  # [C, C+1]
                 marg = marg + 1e-6
                 tab[j] = marg / marg.sum(1, keepdims=True)
         self._tables = tab
@@ -537,10 +606,13 @@ class LabelModel(keras.layers.Layer):
         """Creates the Keras weights with the learned shapes (first fit) and assigns them."""
         shapes = [len(cd) for cd in self._fit_codes]
         if self.num_lfs is not None and (
-            self.num_lfs != num_lfs or self.groups != self._fit_groups or self.group_patterns != shapes
+            self.num_lfs != num_lfs
+            or self.groups != self._fit_groups
+            or self.group_patterns != shapes
         ):
             raise ValueError(
-                "this LabelModel was already fitted with a different structure; create a new LabelModel "
+                "this LabelModel was already fitted with a different structure; create a new "
+                "LabelModel "
                 f"to fit it again. Received: {num_lfs} LFs, groups={self._fit_groups}"
             )
         if self.num_lfs is None:
@@ -551,7 +623,9 @@ class LabelModel(keras.layers.Layer):
         self.log_class_balance.assign(np.log(np.maximum(self._pi, 1e-12)).astype(np.float32))
         self.log_vote_prior.assign(np.log(np.maximum(self._vote_prior, 1e-12)).astype(np.float32))
         self.lf_log_probs.assign(np.log(self._tables).astype(np.float32))
-        for var_c, var_t, codes, t in zip(self.group_codes, self.group_log_probs, self._fit_codes, self._fit_group_tables):
+        for var_c, var_t, codes, t in zip(
+            self.group_codes, self.group_log_probs, self._fit_codes, self._fit_group_tables
+        ):
             var_c.assign(codes.astype(np.int64))
             var_t.assign(t.astype(np.float32))
 
@@ -587,7 +661,10 @@ class LabelModel(keras.layers.Layer):
         self._check_fitted()
         L = check_label_matrix(L, cardinality=self.cardinality)
         if L.shape[1] != self.num_lfs:
-            raise ValueError(f"this LabelModel was fitted on {self.num_lfs} LFs. Received a label matrix with {L.shape[1]} columns")
+            raise ValueError(
+                f"this LabelModel was fitted on {self.num_lfs} LFs. "
+                f"Received a label matrix with {L.shape[1]} columns"
+            )
         out = [self(L[i : i + batch_size]).numpy() for i in range(0, len(L), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.cardinality), np.float32)
 
@@ -602,7 +679,9 @@ class LabelModel(keras.layers.Layer):
         Returns:
             ``[N]`` int32 predictions.
         """
-        return probs_to_preds(self.predict_proba(L), tie_break, seed=self.seed, prior=self.class_balance_.to_numpy())
+        return probs_to_preds(
+            self.predict_proba(L), tie_break, seed=self.seed, prior=self.class_balance_.to_numpy()
+        )
 
     # ------------------------------------------------------------------ tables
     @property
@@ -610,7 +689,9 @@ class LabelModel(keras.layers.Layer):
         """Learned class balance, indexed by class."""
         self._check_fitted()
         p = np.exp(self.log_class_balance.numpy().astype(np.float64))
-        return pd.Series(p / p.sum(), index=pd.RangeIndex(self.cardinality, name="class"), name="class_balance")
+        return pd.Series(
+            p / p.sum(), index=pd.RangeIndex(self.cardinality, name="class"), name="class_balance"
+        )
 
     @property
     def dependencies_(self) -> list[list[int]]:
@@ -673,11 +754,14 @@ class LabelModel(keras.layers.Layer):
         path = os.fspath(path)
         try:
             model = keras.saving.load_model(path, compile=False)
-        except Exception as e:  # noqa: BLE001 - any read failure becomes one clear error
+        except Exception as e:
             raise LabelModelLoadError(
-                f"could not read a saved LabelModel ({type(e).__name__}: {e}). Received: path={path!r}"
+                f"could not read a saved LabelModel ({type(e).__name__}: {e}). "
+                f"Received: path={path!r}"
             ) from e
         layers = [layer for layer in getattr(model, "layers", []) if isinstance(layer, LabelModel)]
         if not layers:
-            raise LabelModelLoadError(f"the file holds no LabelModel layer. Received: path={path!r}")
+            raise LabelModelLoadError(
+                f"the file holds no LabelModel layer. Received: path={path!r}"
+            )
         return layers[0]

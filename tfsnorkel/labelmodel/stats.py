@@ -88,7 +88,9 @@ class LabelStats:
 
     def __init__(self, cardinality: int, num_lfs: int | None = None) -> None:
         if not isinstance(cardinality, (int, np.integer)) or cardinality < 2:
-            raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+            raise ValueError(
+                f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+            )
         self.cardinality = int(cardinality)
         self.num_lfs = num_lfs
         dtype = _storage_dtype(self.cardinality)
@@ -109,7 +111,7 @@ class LabelStats:
     @property
     def num_unique(self) -> int:
         """Number of distinct vote patterns seen."""
-        return int(len(self.counts))
+        return len(self.counts)
 
     @classmethod
     def from_matrix(cls, L: np.ndarray, cardinality: int) -> LabelStats:
@@ -183,7 +185,8 @@ class LabelStats:
         """
         if other.cardinality != self.cardinality:
             raise ValueError(
-                f"cannot merge statistics of cardinality {other.cardinality} into {self.cardinality}"
+                f"cannot merge statistics of cardinality {other.cardinality} "
+                f"into {self.cardinality}"
             )
         if other.num_lfs is None:
             return self

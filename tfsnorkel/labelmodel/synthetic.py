@@ -131,9 +131,13 @@ def synthetic_label_matrix(
     c = cardinality
     pi = np.full(c, 1.0 / c) if class_balance is None else np.asarray(class_balance, float)
     if pi.shape != (c,) or np.any(pi < 0) or not np.isclose(pi.sum(), 1.0):
-        raise ValueError(f"class_balance must be {c} probabilities summing to 1. Received: {pi.tolist()}")
+        raise ValueError(
+            f"class_balance must be {c} probabilities summing to 1. Received: {pi.tolist()}"
+        )
     acc = rng.uniform(0.6, 0.9, num_lfs) if accuracies is None else np.asarray(accuracies, float)
-    prop = rng.uniform(0.3, 0.9, num_lfs) if propensities is None else np.asarray(propensities, float)
+    prop = (
+        rng.uniform(0.3, 0.9, num_lfs) if propensities is None else np.asarray(propensities, float)
+    )
     if acc.shape != (num_lfs,) or prop.shape != (num_lfs,):
         raise ValueError(
             f"accuracies and propensities need {num_lfs} values. "
