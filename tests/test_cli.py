@@ -1,0 +1,143 @@
+"""The `tfsnorkel` command, driven as a shell user would: subprocesses, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SPAM_LFS = REPO / "examples" / "spam_lfs.py"
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "tfsnorkel", *args], capture_output=True,
+                          text=True, cwd=cwd or REPO, env=env, timeout=timeout)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, pattern: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("tfsnorkel: error:")]
+    assert len(lines) == 1, proc.stderr
+    assert pattern in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_help_for_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for cmd in ("demo", "apply", "analyze", "fit", "train", "export"):
+        assert cmd in proc.stdout
+        sub = run_cli(cmd, "--help")
+        assert sub.returncode == 0, sub.stderr
+        assert "usage: tfsnorkel " + cmd in sub.stdout
+
+
+def test_no_command_prints_help_and_fails():
+    proc = run_cli()
+    assert proc.returncode == 2
+    assert "usage: tfsnorkel" in proc.stdout
+
+
+def test_missing_input_file(tmp_path):
+    proc = run_cli("apply", "--input", str(tmp_path / "nope.csv"), "--lfs", str(SPAM_LFS),
+                   "--out", str(tmp_path / "L.npy"))
+    assert_one_line_error(proc, "input file not found")
+
+
+def test_missing_column(tmp_path):
+    csv = tmp_path / "data.csv"
+    csv.write_text("comment,author\nhello,me\n")
+    proc = run_cli("apply", "--input", str(csv), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
+    assert_one_line_error(proc, "column 'text' not found")
+    assert "comment, author" in proc.stderr
+
+
+def test_lf_file_that_fails_to_import(tmp_path):
+    bad = tmp_path / "bad_lfs.py"
+    bad.write_text("import tfsnorkel as ts\nlfs = [ts.keyword_lf('x', label=1, field='text')]\n1 / 0\n")
+    csv = tmp_path / "data.csv"
+    csv.write_text("text\nhello\n")
+    proc = run_cli("apply", "--input", str(csv), "--lfs", str(bad), "--out", str(tmp_path / "L.npy"))
+    assert_one_line_error(proc, "failed to import: ZeroDivisionError")
+    verbose = run_cli("apply", "--verbose", "--input", str(csv), "--lfs", str(bad),
+                      "--out", str(tmp_path / "L.npy"))
+    assert verbose.returncode == 2 and "Traceback" in verbose.stderr
+
+
+def test_lf_file_without_lfs(tmp_path):
+    empty = tmp_path / "empty_lfs.py"
+    empty.write_text("x = 1\n")
+    csv = tmp_path / "data.csv"
+    csv.write_text("text\nhello\n")
+    proc = run_cli("apply", "--input", str(csv), "--lfs", str(empty), "--out", str(tmp_path / "L.npy"))
+    assert_one_line_error(proc, "must define `lfs`")
+
+
+def test_unsupported_format_and_missing_model(tmp_path):
+    odd = tmp_path / "data.xlsx"
+    odd.write_text("x")
+    proc = run_cli("apply", "--input", str(odd), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
+    assert_one_line_error(proc, "unsupported input format '.xlsx'")
+    proc = run_cli("export", "--label-model", str(tmp_path / "none.keras"), "--out", str(tmp_path / "sm"))
+    assert_one_line_error(proc, "label model file not found")
+
+
+@pytest.mark.data
+def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
+    """apply -> analyze -> fit -> train -> export on the real YouTube comments, as files."""
+    import tensorflow as tf
+
+    import tfsnorkel as ts
+
+    frame = youtube.train.frame.assign(label=youtube.train.y)
+    data = tmp_path / "comments.jsonl"
+    frame.to_json(data, orient="records", lines=True)
+    L_path, P_path = tmp_path / "L.npy", tmp_path / "P.npy"
+
+    proc = run_cli("apply", "--quiet", "--input", str(data), "--lfs", str(SPAM_LFS), "--out", str(L_path))
+    assert proc.returncode == 0, proc.stderr
+    L = np.load(L_path)
+    assert L.shape == (len(frame), 9)
+    # the first 7 columns are the Snorkel tutorial's LFs: exactly the shipped weak labels
+    np.testing.assert_array_equal(L[:, :7], youtube.train.L[:, :7])
+
+    report = tmp_path / "summary.csv"
+    proc = run_cli("analyze", "--lfs", str(SPAM_LFS), "--input", str(data), "--label-matrix",
+                   str(L_path), "--gold-column", "label", "--out", str(report))
+    assert proc.returncode == 0, proc.stderr
+    assert "keyword_subscribe" in proc.stdout and "Emp. Acc." in proc.stdout
+    import pandas as pd
+
+    summary = pd.read_csv(report, index_col=0)
+    cov = (L != -1).mean(axis=0)
+    np.testing.assert_allclose(summary["Coverage"].to_numpy(), cov, atol=1e-9)
+
+    proc = run_cli("fit", "--label-matrix", str(L_path), "--out", str(tmp_path / "lm.keras"),
+                   "--soft-labels", str(P_path))
+    assert proc.returncode == 0, proc.stderr
+    P = np.load(P_path)
+    assert P.shape == (len(frame), 2)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-5)
+
+    proc = run_cli("train", "--quiet", "--input", str(data), "--soft-labels", str(P_path),
+                   "--label-matrix", str(L_path), "--epochs", "2", "--out", str(tmp_path / "clf.keras"))
+    assert proc.returncode == 0, proc.stderr
+
+    proc = run_cli("export", "--lfs", str(SPAM_LFS), "--label-model", str(tmp_path / "lm.keras"),
+                   "--classifier", str(tmp_path / "clf.keras"), "--out", str(tmp_path / "sm"))
+    assert proc.returncode == 0, proc.stderr
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))
+    texts = tf.constant(frame["text"].to_numpy()[:5].astype(str))
+    weak = loaded.signatures["weak_label"](text=texts)
+    np.testing.assert_array_equal(weak["votes"].numpy(), L[:5])
+    lm = ts.LabelModel.load(tmp_path / "lm.keras")
+    np.testing.assert_allclose(weak["soft_labels"].numpy(), lm.predict_proba(L[:5]), atol=1e-5)
+    served = loaded.signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(served["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,353 @@
+"""The ``tfsnorkel`` command: the demo pipeline and the everyday steps on a user's own data.
+
+Commands (each has ``--help``):
+
+- ``tfsnorkel demo``: the whole pipeline on real YouTube spam data, nothing to configure.
+- ``tfsnorkel apply``: apply the LFs of a Python file to CSV/Parquet/JSONL data -> label matrix (.npy).
+- ``tfsnorkel analyze``: LF summary (coverage, overlaps, conflicts; accuracy with a gold column).
+- ``tfsnorkel fit``: fit the label model on a label matrix -> model (.keras) and soft labels (.npy).
+- ``tfsnorkel train``: train the noise-aware text classifier on soft labels -> model (.keras).
+- ``tfsnorkel export``: one SavedModel from any of LF file, label model and classifier.
+
+Errors a shell user can act on (a missing file, a missing column, an LF file that fails to import)
+print one line ``tfsnorkel: error: ...`` and exit with status 2; ``--verbose`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """An error with a one-line message for the shell user."""
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+# ----------------------------------------------------------------------------- input helpers
+def read_table(path: str | os.PathLike) -> "pd.DataFrame":  # noqa: F821
+    """Reads CSV, Parquet or JSON Lines by file extension, with one-line errors."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"input file not found: {p}")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            return pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", low_memory=False)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(p, lines=True)
+        if suffix == ".json":
+            return pd.read_json(p)
+    except ImportError as exc:
+        raise CLIError(f"cannot read {p}: {exc} (pip install 'tfsnorkel[parquet]')") from exc
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise CLIError(f"cannot read {p}: {exc}") from exc
+    raise CLIError(f"unsupported input format {suffix!r} for {p}; use .csv, .tsv, .parquet or .jsonl")
+
+
+def _require_columns(df, columns: Sequence[str], path: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CLIError(
+            f"column {missing[0]!r} not found in {path}; available columns: {', '.join(map(str, df.columns))}"
+        )
+
+
+def load_lf_file(path: str | os.PathLike, cardinality: int | None = None):
+    """Imports a Python file that defines ``lfs`` (an LFSet or a list of LFs).
+
+    The file may also define ``cardinality`` (default 2) and ``signed`` (default False).
+
+    Returns:
+        A compiled :class:`tfsnorkel.LFSet`.
+    """
+    import tfsnorkel as ts
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"LF file not found: {p}")
+    spec = importlib.util.spec_from_file_location(f"tfsnorkel_user_lfs_{p.stem}", p)
+    if spec is None or spec.loader is None:
+        raise CLIError(f"cannot import LF file {p}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's code: anything can happen
+        raise CLIError(f"LF file {p} failed to import: {type(exc).__name__}: {exc}") from exc
+    if not hasattr(module, "lfs"):
+        raise CLIError(f"LF file {p} must define `lfs` (an LFSet or a list of labeling functions)")
+    lfs = module.lfs
+    if isinstance(lfs, ts.LFSet):
+        return lfs
+    card = cardinality or getattr(module, "cardinality", 2)
+    try:
+        return ts.LFSet(list(lfs), cardinality=card, signed=getattr(module, "signed", False))
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"LF file {p}: {exc}") from exc
+
+
+def _load_npy(path: str, what: str):
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"{what} file not found: {p}")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"cannot read {what} {p}: {exc}") from exc
+
+
+def _save_npy(path: str, array) -> Path:
+    import numpy as np
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    np.save(p, array)
+    return p
+
+
+def _gold(df, column: str | None, path: str):
+    if column is None:
+        return None
+    _require_columns(df, [column], path)
+    return df[column].to_numpy()
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_apply(args) -> int:
+    lfset = load_lf_file(args.lfs, args.cardinality)
+    df = read_table(args.input)
+    _require_columns(df, list(lfset.fields), args.input)
+    L = lfset.apply(df, batch_size=args.batch_size, progress=not args.quiet,
+                    fault_tolerant=args.fault_tolerant)
+    out = _save_npy(args.out, L)
+    print(f"label matrix {L.shape[0]} x {L.shape[1]} -> {out}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    import tfsnorkel as ts
+
+    lfset = load_lf_file(args.lfs, args.cardinality)
+    if args.label_matrix:
+        L = _load_npy(args.label_matrix, "label matrix")
+        df = read_table(args.input) if args.input else None
+    else:
+        if not args.input:
+            raise CLIError("give --label-matrix, or --input to apply the LFs first")
+        df = read_table(args.input)
+        _require_columns(df, list(lfset.fields), args.input)
+        L = lfset.apply(df, progress=not args.quiet)
+    y = None
+    if args.gold_column:
+        if df is None:
+            raise CLIError("--gold-column needs --input (the file that holds the gold column)")
+        y = _gold(df, args.gold_column, args.input)
+    try:
+        summary = ts.lf_summary(L, lfset, y=y)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(summary.to_string())
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(args.out)
+        print(f"summary -> {args.out}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    import tfsnorkel as ts
+
+    L = _load_npy(args.label_matrix, "label matrix")
+    try:
+        lm = ts.LabelModel(cardinality=args.cardinality, seed=args.seed).fit(L)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    lm.save(args.out)
+    print(f"label model -> {args.out}")
+    if args.soft_labels:
+        out = _save_npy(args.soft_labels, lm.predict_proba(L))
+        print(f"soft labels {L.shape[0]} x {args.cardinality} -> {out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    import tfsnorkel as ts
+
+    df = read_table(args.input)
+    _require_columns(df, [args.text_column], args.input)
+    P = _load_npy(args.soft_labels, "soft labels")
+    L = _load_npy(args.label_matrix, "label matrix") if args.label_matrix else None
+    texts = df[args.text_column].fillna("").astype(str).to_numpy()
+    try:
+        ds = ts.soft_label_dataset(texts, P, L=L, batch_size=args.batch_size, shuffle=True,
+                                   seed=args.seed)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    clf = ts.text_classifier(cardinality=P.shape[1], adapt_data=texts)
+    clf.compile(optimizer="adam", loss=ts.NoiseAwareLoss())
+    clf.fit(ds, epochs=args.epochs, verbose=0 if args.quiet else "auto")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    clf.save(args.out)
+    print(f"classifier -> {args.out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    import keras
+
+    import tfsnorkel as ts
+
+    lfset = load_lf_file(args.lfs, args.cardinality) if args.lfs else None
+    lm = clf = None
+    if args.label_model:
+        if not Path(args.label_model).is_file():
+            raise CLIError(f"label model file not found: {args.label_model}")
+        lm = ts.LabelModel.load(args.label_model)
+    if args.classifier:
+        if not Path(args.classifier).is_file():
+            raise CLIError(f"classifier file not found: {args.classifier}")
+        clf = keras.saving.load_model(args.classifier)
+    if lfset is None and lm is None and clf is None:
+        raise CLIError("nothing to export: give at least one of --lfs, --label-model, --classifier")
+    try:
+        ts.export_pipeline(args.out, lfset=lfset, label_model=lm, classifier=clf)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"SavedModel -> {args.out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from tfsnorkel.demo import run_demo
+
+    run_demo(out_dir=Path(args.out), epochs=args.epochs, data_dir=args.data_dir, verbose=not args.quiet)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """Builds the argument parser of the ``tfsnorkel`` command."""
+    parser = argparse.ArgumentParser(
+        prog="tfsnorkel",
+        description="Weak supervision in TensorFlow/Keras: labeling functions -> label model -> classifier.",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str, fn):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("demo", "run the whole pipeline on the YouTube spam data and export a SavedModel", cmd_demo)
+    p.add_argument("--out", default="tfsnorkel_output", help="output directory (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=15, help="classifier epochs (default: %(default)s)")
+    p.add_argument("--data-dir", default=None, help="data root (default: $TFSNORKEL_DATA_DIR or download)")
+
+    lf_args = {"--cardinality": dict(type=int, default=None,
+                                     help="number of classes (default: the LF file's, else 2)")}
+
+    p = add("apply", "apply the LFs of a Python file to a data file -> label matrix (.npy)", cmd_apply)
+    p.add_argument("--input", required=True, help="data file: .csv, .tsv, .parquet or .jsonl")
+    p.add_argument("--lfs", required=True, help="Python file defining `lfs` (and optionally `cardinality`)")
+    p.add_argument("--out", required=True, help="where to write the label matrix (.npy)")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--fault-tolerant", action="store_true",
+                   help="a Python LF that raises abstains on that row instead of stopping")
+    p.add_argument("--cardinality", **lf_args["--cardinality"])
+
+    p = add("analyze", "LF summary: polarity, coverage, overlaps, conflicts (+ accuracy with gold)",
+            cmd_analyze)
+    p.add_argument("--lfs", required=True, help="Python file defining `lfs`")
+    p.add_argument("--input", help="data file (to apply the LFs, or to read --gold-column from)")
+    p.add_argument("--label-matrix", help="a label matrix (.npy) from `tfsnorkel apply`")
+    p.add_argument("--gold-column", help="column of --input holding gold class indices")
+    p.add_argument("--out", help="write the summary as CSV here")
+    p.add_argument("--cardinality", **lf_args["--cardinality"])
+
+    p = add("fit", "fit the label model on a label matrix -> label model (.keras) + soft labels", cmd_fit)
+    p.add_argument("--label-matrix", required=True, help="label matrix (.npy)")
+    p.add_argument("--cardinality", type=int, default=2, help="number of classes (default: %(default)s)")
+    p.add_argument("--out", required=True, help="where to save the label model (.keras)")
+    p.add_argument("--soft-labels", help="also write the soft labels (.npy) here")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = add("train", "train the noise-aware text classifier on soft labels -> classifier (.keras)",
+            cmd_train)
+    p.add_argument("--input", required=True, help="data file with the text column")
+    p.add_argument("--text-column", default="text", help="default: %(default)s")
+    p.add_argument("--soft-labels", required=True, help="soft labels (.npy) from `tfsnorkel fit`")
+    p.add_argument("--label-matrix", help="label matrix (.npy): rows no LF labels are left out")
+    p.add_argument("--out", required=True, help="where to save the classifier (.keras)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = add("export", "write ONE SavedModel serving the LFs, label model and/or classifier", cmd_export)
+    p.add_argument("--lfs", help="Python file defining `lfs` (compiled LFs only)")
+    p.add_argument("--label-model", help="label model (.keras) from `tfsnorkel fit`")
+    p.add_argument("--classifier", help="classifier (.keras) from `tfsnorkel train`")
+    p.add_argument("--out", required=True, help="SavedModel directory")
+    p.add_argument("--cardinality", **lf_args["--cardinality"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tfsnorkel`` command; returns the exit status."""
+    _quiet_tensorflow()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    start = time.perf_counter()
+    from tfsnorkel.datasets import DatasetNotFoundError
+
+    try:
+        code = args.func(args)
+    except (CLIError, DatasetNotFoundError) as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"tfsnorkel: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("tfsnorkel: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # anything else: one line unless --verbose
+        if args.verbose:
+            traceback.print_exc()
+        print(f"tfsnorkel: error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
+              file=sys.stderr)
+        return 1
+    if not getattr(args, "quiet", False) and args.command != "demo":
+        print(f"done in {time.perf_counter() - start:.1f} s")
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
