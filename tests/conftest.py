@@ -62,3 +62,9 @@ def trec(data_dir):
     from tfsnorkel.datasets import load_wrench
 
     return load_wrench("trec", data_dir)
+
+
+@pytest.fixture(scope="session")
+def cfpb_csv(data_dir) -> Path:
+    """The CFPB complaints sample (fails in CI when missing)."""
+    return require_data("cfpb/complaints_2019_2020_sample.csv")
