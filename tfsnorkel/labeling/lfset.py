@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfsnorkel.labeling.builtin import CompiledLF
+from tfsnorkel.labeling.builtin import CompiledLF, FeatureView
 from tfsnorkel.labeling.functions import LabelingFunction, Row
 from tfsnorkel.labels import ABSTAIN
 
@@ -64,6 +64,7 @@ class LFSet(tf.Module):
             it raised}``.
 
     Example:
+        >>> from tfsnorkel.labeling import keyword_lf, length_lf
         >>> lfs = LFSet([keyword_lf("http", label=1, match="substring"),
         ...              length_lf("text", label=0, max_words=4)])
         >>> lfs({"text": tf.constant(["see http://x.co now please ok", "nice"])}).numpy().tolist()
@@ -170,6 +171,7 @@ class LFSet(tf.Module):
         """``{field: tf.TensorSpec([None], dtype)}``, e.g. for a serving ``tf.function``.
 
         Example:
+            >>> from tfsnorkel.labeling import keyword_lf
             >>> LFSet([keyword_lf("my", 1)]).input_signature()
             {'text': TensorSpec(shape=(None,), dtype=tf.string, name='text')}
         """
@@ -293,10 +295,11 @@ class LFSet(tf.Module):
                 missing[f] = m
         cols: list[tf.Tensor | None] = [None] * len(self._lf_list)
         lo, hi = (-1, 1) if self._signed else (ABSTAIN, self._cardinality - 1)
+        view = FeatureView({f: feats[f] for f in self._fields})  # shares derived tensors
         for j, lf in enumerate(self._lf_list):
             if not lf.compiled:
                 continue
-            v = lf.vote({f: feats[f] for f in lf.fields}, raw_abstain)
+            v = lf.vote(view, raw_abstain)
             if lf.labels is None:
                 v = _check_range(v, lf.name, lo, hi)
             miss = [missing[f] for f in lf.fields if f in missing]
