@@ -170,9 +170,16 @@ def test_field_dtype_merging():
         LFSet([labeling_function("txt", fields="stars")(lambda x: -1), threshold_lf("stars", 1, above=1)])
 
 
-def test_saved_model_export_with_lookup_table(tmp_path):
+def test_saved_model_export_with_lookup_table_and_keras_classifier(tmp_path):
+    import keras
+
+    inp = keras.Input(shape=(), dtype="string")
+    hot = keras.layers.TextVectorization(vocabulary=["hi", "there"], output_mode="multi_hot")(inp)
+    out = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="ones",
+                             bias_initializer=keras.initializers.Constant(-1.5))(hot)
+    clf = classifier_lf(keras.Model(inp, out), "text", low=0.4, high=0.6, name="clf")
     lfs = LFSet([lookup_lf({"bob": 1, "al": 0}, field="author"), keyword_lf("hi", 1),
-                 length_lf("text", 0, max_words=1)])
+                 length_lf("text", 0, max_words=1), clf])
     module = tf.Module()
     module.lfs = lfs
     module.votes = tf.function(lambda f: lfs(f), input_signature=[lfs.input_signature()])
@@ -180,4 +187,7 @@ def test_saved_model_export_with_lookup_table(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "m"))
     feats = {"author": tf.constant(["bob", "x", "al"]), "text": tf.constant(["hi there", "a", "b c"])}
     np.testing.assert_array_equal(loaded.votes(feats).numpy(), lfs(feats).numpy())
-    assert loaded.votes(feats).numpy().tolist() == [[1, 1, -1], [-1, -1, 0], [0, -1, -1]]
+    # clf: sigmoid(2 - 1.5) = 0.62 -> 1; sigmoid(1 - 1.5) = 0.38 -> 0 (only OOV tokens)
+    assert loaded.votes(feats).numpy().tolist() == [[1, 1, -1, 1], [-1, -1, 0, 0], [0, -1, -1, 0]]
+    saved = [name for name, _ in tf.train.list_variables(str(tmp_path / "m" / "variables" / "variables"))]
+    assert any("compiled_lfs/3/model" in name and "kernel" in name for name in saved), saved
