@@ -22,12 +22,27 @@ import scipy.sparse as sp
 __all__ = ["merge_groups", "pair_scores"]
 
 
-def onehot_rows(rows: np.ndarray, cardinality: int) -> sp.csr_matrix:
-    """Sparse ``[K, m * (C + 1)]`` indicator of each row's votes (column ``j * (C+1) + v + 1``)."""
+def vote_matrix(
+    rows: np.ndarray, cardinality: int, columns: np.ndarray | None = None
+) -> sp.csr_matrix:
+    """Sparse ``[K, m * C]`` indicator of the votes in each row (column ``j * C + v``).
+
+    Args:
+        rows: ``[K, m]`` votes (``-1`` = abstain).
+        cardinality: number of classes ``C``.
+        columns: boolean ``[m]`` mask of the LFs to include. Defaults to `None` (all).
+
+    Returns:
+        A CSR matrix of ones, abstains left out.
+    """
     k, m = rows.shape
-    cols = (np.arange(m)[None, :] * (cardinality + 1) + rows.astype(np.int64) + 1).ravel()
-    ind = np.repeat(np.arange(k), m)
-    return sp.csr_matrix((np.ones(k * m), (ind, cols)), shape=(k, m * (cardinality + 1)))
+    voted = rows >= 0
+    if columns is not None:
+        voted &= np.asarray(columns, bool)[None, :]
+    ri, ji = np.nonzero(voted)  # row-major: already in CSR order
+    indptr = np.concatenate([[0], np.cumsum(voted.sum(1))]).astype(np.int64)
+    indices = (ji * cardinality + rows[ri, ji]).astype(np.int64)
+    return sp.csr_matrix((np.ones(len(ri)), indices, indptr), shape=(k, m * cardinality))
 
 
 def pair_scores(
@@ -55,11 +70,27 @@ def pair_scores(
         >>> bool(s[0, 1] > 0.3)
         True
     """
-    c1 = cardinality + 1
+    c, c1 = cardinality, cardinality + 1
     m = rows.shape[1]
-    onehot = onehot_rows(rows, cardinality)
     n = counts.astype(np.float64)
-    observed = np.asarray((onehot.T.multiply(n[None, :]) @ onehot).todense()) / n.sum()
+    total = n.sum()
+    observed = _vote_cooccurrence(rows, n, c).reshape(m, c, m, c) / total
+    # Cells with an abstain follow from the vote cells and each LF's vote marginals.
+    marg = (
+        np.stack(
+            [
+                np.bincount(np.where(rows[:, j] >= 0, rows[:, j], c), weights=n, minlength=c1)
+                for j in range(m)
+            ]
+        )[:, :c]
+        / total
+    )  # [m, C]
+    joint = np.empty((m, c1, m, c1))
+    joint[:, 1:, :, 1:] = observed
+    joint[:, 0, :, 1:] = marg[None, :, :] - observed.sum(1)
+    joint[:, 1:, :, 0] = marg[:, :, None] - observed.sum(3)
+    joint[:, 0, :, 0] = 1.0 - joint[:, 1:, :, :].sum((1, 3)) - joint[:, 0, :, 1:].sum(2)
+    observed = np.maximum(joint, 0.0).reshape(m * c1, m * c1)
     flat = lf_tables.transpose(1, 0, 2).reshape(cardinality, m * c1)  # [C, m*(C+1)]
     implied = (flat * class_balance[:, None]).T @ flat
     eps = 1e-12
@@ -67,6 +98,25 @@ def pair_scores(
     scores = term.reshape(m, c1, m, c1).sum(axis=(1, 3))
     np.fill_diagonal(scores, 0.0)
     return np.maximum(scores, 0.0)
+
+
+def _vote_cooccurrence(rows: np.ndarray, n: np.ndarray, c: int) -> np.ndarray:
+    """``[m*C, m*C]`` weighted counts of rows where LF j votes v and LF k votes w.
+
+    Dense BLAS on row chunks when ``m*C`` is small, a sparse product otherwise (its cost grows
+    with the square of the votes per row, not of ``m*C``).
+    """
+    k, m = rows.shape
+    x = vote_matrix(rows, c)
+    per_row = np.diff(x.indptr).astype(np.float64)
+    if k * (m * c) ** 2 <= 20 * float((per_row**2).sum()) + 1:
+        out = np.zeros((m * c, m * c))
+        for start in range(0, k, 16384):
+            dense = x[start : start + 16384].toarray().astype(np.float32)
+            weighted = dense * n[start : start + 16384, None].astype(np.float32)
+            out += weighted.T @ dense
+        return out
+    return np.asarray((x.T.multiply(n[None, :]).tocsr() @ x).todense())
 
 
 def merge_groups(scores: np.ndarray, threshold: float, max_group_size: int) -> list[list[int]]:
