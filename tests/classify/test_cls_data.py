@@ -82,6 +82,19 @@ def test_bad_input_is_a_clear_error(kwargs, pattern):
         soft_label_dataset(TEXT, **kwargs)
 
 
+def test_hard_labels_are_one_hot_and_drop_ties():
+    x, p = _collect(soft_label_dataset(TEXT, P, label_type="hard", shuffle=False))
+    assert [s.decode() for s in x] == ["buy now", "hello", "free money"]
+    assert p.tolist() == [[0, 1], [1, 0], [0, 1]]
+    _, _, w = _collect(soft_label_dataset(TEXT, P, label_type="hard", shuffle=False,
+                                          confidence_weights=True))
+    np.testing.assert_allclose(w, confidence_weights(P)[:3], atol=1e-6)
+    with pytest.raises(ValueError, match=r"label_type='hard' left no row.*2 rows"):
+        soft_label_dataset(TEXT[3:], P[3:], label_type="hard")
+    with pytest.raises(ValueError, match=r"label_type='sharp'"):
+        soft_label_dataset(TEXT, P, label_type="sharp")
+
+
 def test_missing_text_names_the_row():
     with pytest.raises(ValueError, match=r"'text' has a missing value at row 1"):
         soft_label_dataset({"text": np.array(["a", None], dtype=object)}, np.full((2, 2), 0.5))

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfsnorkel.labels import ABSTAIN, check_label_matrix
+from tfsnorkel.labels import ABSTAIN, check_label_matrix, probs_to_preds
 
 __all__ = [
     "confidence_weights",
@@ -172,6 +172,7 @@ def soft_label_dataset(
     confidence_weights: WeightSpec = False,
     seed: int | None = None,
     cardinality: int | None = None,
+    label_type: Literal["soft", "hard"] = "soft",
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(features, soft_labels[, weights])`` for ``model.fit``.
 
@@ -191,6 +192,13 @@ def soft_label_dataset(
         seed: shuffle seed. Defaults to `None`.
         cardinality: expected number of classes, checked against ``probs``. Defaults to
             `None`.
+        label_type: ``"soft"`` yields the probabilities (noise-aware training);
+            ``"hard"`` yields the one-hot argmax and drops rows whose top classes tie (the
+            recipe of Snorkel's spam tutorial). Soft labels pay off when the label model is
+            calibrated; when it is not (e.g. one class's LFs held at an accuracy floor, so
+            its rows sit near 0.5), hard labels can train a better classifier: compare the
+            two on a gold dev set. Confidence weights are computed from the soft labels in
+            both cases. Defaults to `"soft"`.
 
     Returns:
         A batched, prefetched ``tf.data.Dataset``; soft labels are ``float32 [batch, C]``.
@@ -210,6 +218,8 @@ def soft_label_dataset(
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    if label_type not in ("soft", "hard"):
+        raise ValueError(f"label_type must be 'soft' or 'hard'. Received: label_type={label_type!r}")
     P = _check_probs(probs, cardinality)
     feats, n = _features_to_arrays(features)
     if n != len(P):
@@ -232,6 +242,16 @@ def soft_label_dataset(
                 f"nothing to train on. Received: L.shape={L.shape}"
             )
         feats, P = _take(feats, keep), P[keep]
+        w = None if w is None else w[keep]
+    if label_type == "hard":
+        preds = probs_to_preds(P, tie_break="abstain")
+        keep = np.flatnonzero(preds != ABSTAIN)
+        if len(keep) == 0:
+            raise ValueError(
+                "label_type='hard' left no row: every soft label has tied top classes. "
+                f"Received: {len(P)} rows"
+            )
+        feats, P = _take(feats, keep), np.eye(P.shape[1], dtype=np.float32)[preds[keep]]
         w = None if w is None else w[keep]
     if len(P) == 0:
         raise ValueError("the training set is empty. Received: 0 rows")
