@@ -34,6 +34,7 @@ schedulers.
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ _LOCAL_TARGETS: set[str] = set()
 _LOCAL_LOCK = threading.Lock()
 #: pattern-code batches gathered on the client before they are collapsed
 _COLLAPSE_EVERY = 64
+#: how often a client asks the dispatcher for new tasks (TF's public default: 1 s)
+_TASK_REFRESH_MS = 100
 
 
 # ---------------------------------------------------------------------------- local service
@@ -304,8 +307,25 @@ def _dataset_source(lfset: LFSet, ds: tf.data.Dataset, batch_size: int, row_key:
     )
 
 
+def _distribute(service: str, job_name: str | None):
+    """``distribute`` in distributed_epoch mode, polling the dispatcher for tasks every 100 ms.
+
+    The public ``distribute`` polls every second, which adds about 1 s to every job; the
+    private variant with the refresh hint is used where this TF version has it.
+    """
+    try:
+        from tensorflow.python.data.experimental.ops import data_service_ops
+        fn = data_service_ops._distribute
+        if "task_refresh_interval_hint_ms" in inspect.signature(fn).parameters:
+            return fn("distributed_epoch", service, job_name=job_name,
+                      task_refresh_interval_hint_ms=_TASK_REFRESH_MS)
+    except (ImportError, AttributeError):  # pragma: no cover - other TF versions
+        pass
+    return _service.distribute("distributed_epoch", service, job_name=job_name)  # pragma: no cover
+
+
 def _run(lfset: LFSet, ds: tf.data.Dataset, service: str, job_name: str | None):
-    ds = ds.apply(_service.distribute("distributed_epoch", service, job_name=job_name))
+    ds = ds.apply(_distribute(service, job_name))
     it = iter(ds)
     while True:
         try:
@@ -428,8 +448,9 @@ def label_stats_with_service(
         >>> from tfsnorkel.labeling import LFSet, keyword_lf
         >>> lfs = LFSet([keyword_lf("song", label=0)])
         >>> with LocalDataService() as svc:
-        ...     label_stats_with_service(lfs, {"text": ["x", "song", "y"]}, svc.target).counts.tolist()
-        [2, 1]
+        ...     stats = label_stats_with_service(lfs, {"text": ["x", "song", "y"]}, svc.target)
+        >>> stats.rows.ravel().tolist(), stats.counts.tolist()
+        ([-1, 0], [2, 1])
     """
     _check_mode(processing_mode)
     service = _check_service(service, connect_timeout)
