@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pandas as pd
@@ -17,50 +11,10 @@ import tensorflow as tf
 from tfsnorkel.classify.models import logits_to_probs, tabular_classifier, text_classifier
 from tfsnorkel.export import export_pipeline, find_pyfunc_ops
 
+from serving_helpers import load_in_fresh_process  # tests/classify/serving_helpers.py
+
 TEXTS = ["buy cheap pills", "hello friend", "check out my channel", "nice song", "",
          "Buy NOW, hello!"]
-
-LOADER = textwrap.dedent(
-    """
-    import json, sys
-    for blocked in ("keras", "tf_keras", "tfsnorkel"):
-        sys.modules[blocked] = None  # any import of these now raises ImportError
-    import tensorflow as tf
-
-    path, inputs_file = sys.argv[1], sys.argv[2]
-    with open(inputs_file) as f:
-        calls = json.load(f)
-    served = tf.saved_model.load(path)
-    out = {"signatures": sorted(served.signatures)}
-    for sig, kwargs in calls.items():
-        args = {}
-        for k, v in kwargs.items():
-            args[k] = tf.constant(v["values"], dtype=v["dtype"])
-        res = served.signatures[sig](**args)
-        out[sig] = {k: t.numpy().tolist() for k, t in res.items()}
-    loaded = sorted(m for m, v in sys.modules.items() if v is not None
-                    and (m.split(".")[0] in ("keras", "tfsnorkel", "tf_keras")))
-    out["loaded_blocked_modules"] = loaded
-    print("RESULT" + json.dumps(out))
-    """
-)
-
-
-def load_in_fresh_process(path, calls, tmp_path):
-    """Calls signatures of the SavedModel at `path` in a new Python that imports only TensorFlow."""
-    script = tmp_path / "load.py"
-    script.write_text(LOADER)
-    inputs = tmp_path / "inputs.json"
-    inputs.write_text(json.dumps(calls))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(
-        [sys.executable, str(script), str(path), str(inputs)],
-        capture_output=True, text=True, env=env, timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
-    return json.loads(line[len("RESULT"):])
-
 
 class ToyLFSet(tf.Module):
     """Stands for an LFSet: regex votes in pure TF over field "text"."""
