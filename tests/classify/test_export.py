@@ -140,3 +140,30 @@ def test_keras_save_of_classifier_round_trips_exactly(stages, tmp_path):
     again = keras.models.load_model(tmp_path / "clf.keras")
     x = tf.constant(TEXTS)
     np.testing.assert_array_equal(again(x).numpy(), clf(x).numpy())
+
+
+def test_real_lfset_with_a_python_lf_is_refused_by_name(stages, tmp_path):
+    from tfsnorkel.labeling import LFSet, keyword_lf, labeling_function
+
+    @labeling_function()
+    def shouting(x):
+        return 1 if x.text.isupper() else -1
+
+    lfs = LFSet([keyword_lf("buy", 1, field="text"), shouting], cardinality=2)
+    assert lfs.python_lf_names == ["shouting"]
+    _, lm, clf = stages
+    with pytest.raises(ValueError, match=r"Python LFs \['shouting'\].*cannot be served"):
+        export_pipeline(tmp_path / "x", lfset=lfs, label_model=lm, classifier=clf)
+    # why: the LF set's own graph holds a PyFunc op, which find_pyfunc_ops detects
+    holder = tf.Module()
+    holder.lfs = lfs
+    holder.f = tf.function(lambda t: lfs({"text": t}),
+                           input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(holder, str(tmp_path / "raw"))
+    assert any("PyFunc" in op for op in find_pyfunc_ops(tmp_path / "raw"))
+    compiled_only = LFSet([keyword_lf("buy", 1, field="text")], cardinality=2)
+    sigs = export_pipeline(tmp_path / "ok", lfset=compiled_only, label_model=lm, classifier=clf)
+    assert sigs == {"serving_default": ["text"], "weak_label": ["text"]}
+    served = tf.saved_model.load(str(tmp_path / "ok"))
+    out = served.signatures["weak_label"](text=tf.constant(["buy it", "nope"]))
+    assert out["votes"].numpy().tolist() == [[1], [-1]]
