@@ -105,12 +105,19 @@ def snorkel_lfs():
     return lfs
 
 
-def timed(fn, repeats: int):
-    times, out = [], None
+CPU: dict[str, float] = {}
+
+
+def timed(fn, repeats: int, key: str | None = None):
+    """Wall times of ``repeats`` runs; the median run's process CPU time lands in CPU[key]."""
+    times, cpus, out = [], [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    if key is not None:
+        CPU[key] = float(np.median(cpus))
     return out, times
 
 
@@ -140,12 +147,14 @@ def main() -> None:
     L_tf = None
     per_bs = {}
     for bs in [int(b) for b in args.batch_sizes.split(",")]:
-        L_tf, times = timed(lambda bs=bs: lfset.apply(df, batch_size=bs, progress=False), args.repeats)
+        L_tf, times = timed(lambda bs=bs: lfset.apply(df, batch_size=bs, progress=False),
+                            args.repeats, key=f"tfsnorkel/{bs}")
         per_bs[bs] = args.rows / statistics.median(times)
         print(f"tfsnorkel LFSet.apply(DataFrame), batch {bs:>6}: {per_bs[bs]:>12,.0f} rows/s "
               f"(median of {args.repeats}: {statistics.median(times):.3f} s)")
     best_bs = max(per_bs, key=per_bs.get)
     results["tfsnorkel"] = per_bs[best_bs]
+    CPU["tfsnorkel"] = CPU[f"tfsnorkel/{best_bs}"]
     # the op alone: one call on pre-built tensors (no pandas conversion, no tf.data)
     feats = {"text": tf.constant(texts)}
     lfset(feats)
@@ -155,7 +164,7 @@ def main() -> None:
 
     # --- plain Python re
     pats = python_patterns()
-    L_py, times = timed(lambda: python_loop(texts, pats), args.repeats)
+    L_py, times = timed(lambda: python_loop(texts, pats), args.repeats, key="python re loop")
     results["python re loop"] = args.rows / statistics.median(times)
     print(f"plain Python re loop: {results['python re loop']:>12,.0f} rows/s")
 
@@ -164,7 +173,8 @@ def main() -> None:
         from snorkel.labeling import PandasLFApplier
 
         applier = PandasLFApplier(snorkel_lfs())
-        L_sn, times = timed(lambda: applier.apply(df, progress_bar=False), 1)
+        L_sn, times = timed(lambda: applier.apply(df, progress_bar=False), 1,
+                            key="snorkel PandasLFApplier")
         results["snorkel PandasLFApplier"] = args.rows / times[0]
         print(f"Snorkel 0.10 PandasLFApplier: {results['snorkel PandasLFApplier']:>12,.0f} rows/s "
               f"({times[0]:.2f} s)")
@@ -174,10 +184,14 @@ def main() -> None:
     print("label matrices identical across engines: yes "
           f"(coverage per LF: {np.round((L_tf != -1).mean(axis=0), 3).tolist()})")
     print(f"trace (first call, 1000 rows): {trace_s:.2f} s; best batch size: {best_bs}")
+    print(f"load average during the run: {os.getloadavg()}")
     ref = results.get("snorkel PandasLFApplier")
+    ref_cpu = CPU.get("snorkel PandasLFApplier")
+    print(f"  {'engine':<26} {'wall rows/s':>12} {'x Snorkel':>10} {'rows/CPU-s':>12} {'x Snorkel':>10}")
     for k, v in results.items():
-        extra = f"  {v / ref:8.1f}x Snorkel" if ref else ""
-        print(f"  {k:<26} {v:>12,.0f} rows/s{extra}")
+        per_cpu = args.rows / CPU[k]
+        print(f"  {k:<26} {v:>12,.0f} {v / ref if ref else float('nan'):>10.1f} {per_cpu:>12,.0f} "
+              f"{per_cpu / (args.rows / ref_cpu) if ref_cpu else float('nan'):>10.1f}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["apply_lfs", "columns_to_features", "iter_label_batches"]
 
 #: show a progress bar by default from this many rows on
-PROGRESS_MIN_ROWS = 200_000
+PROGRESS_MIN_ROWS = 1_000_000
 
 
 def _readers(lfset: LFSet, field: str) -> str:
@@ -39,9 +39,10 @@ def _readers(lfset: LFSet, field: str) -> str:
 def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, Any]:
     """Converts columns (pandas Series, numpy arrays, lists) to the set's feature arrays.
 
-    Text columns: missing values (``None``, ``NaN``, ``pd.NA``) become ``""`` and a boolean
-    ``"<field>__missing"`` array is added; non-string values are converted with ``str``.
-    Numeric columns: float64 with ``NaN`` for missing values (integers stay int64).
+    Text columns become ``tf.string`` tensors: missing values (``None``, ``NaN``, ``pd.NA``)
+    become ``""`` and a boolean ``"<field>__missing"`` array is added; non-string values are
+    converted with ``str``. Numeric columns: float64 numpy arrays with ``NaN`` for missing
+    values (integers stay int64).
 
     Args:
         columns: ``{field: column}`` for (at least) the fields of ``lfset``.
@@ -53,8 +54,8 @@ def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, A
     Example:
         >>> from tfsnorkel.labeling import LFSet, keyword_lf
         >>> out = columns_to_features({"text": ["hi", None]}, LFSet([keyword_lf("hi", 1)]))
-        >>> out["text"].tolist(), out["text__missing"].tolist()
-        (['hi', ''], [False, True])
+        >>> out["text"].numpy().tolist(), out["text__missing"].tolist()
+        ([b'hi', b''], [False, True])
     """
     out: dict[str, Any] = {}
     for f, dtype in lfset.fields.items():
@@ -64,24 +65,17 @@ def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, A
             continue
         s = col if isinstance(col, pd.Series) else pd.Series(
             col if isinstance(col, (list, tuple)) else np.asarray(col), copy=False)
-        miss = s.isna().to_numpy()
         if dtype == tf.string:
-            if s.dtype.kind in "iufcb" and not miss.all():
+            if s.dtype.kind in "iufcb" and not s.isna().all():
                 raise TypeError(
                     f"{_readers(lfset, f)} reads {f!r} as text, but the column holds numbers. "
                     f"Received: dtype={s.dtype}"
                 )
+            out[f], miss = _text_tensor(s)
             if miss.any():
-                s = s.where(~miss, "")
                 out[f + MISSING_SUFFIX] = miss
-            kind = pd.api.types.infer_dtype(s, skipna=False)
-            if kind in ("string", "empty"):
-                out[f] = s.to_numpy(dtype=object)
-            elif kind == "bytes":
-                out[f] = s.to_numpy(dtype=object)
-            else:
-                out[f] = s.astype(str).to_numpy(dtype=object)
             continue
+        miss = s.isna().to_numpy()
         if s.dtype.kind in "iu" and not miss.any():
             out[f] = s.to_numpy(dtype=np.int64)
             continue
@@ -98,6 +92,49 @@ def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, A
             ) from None
         out[f] = np.asarray(num, dtype=np.float64)
     return out
+
+
+def _text_tensor(s: pd.Series) -> tuple[tf.Tensor, np.ndarray]:
+    """A text column as a ``tf.string`` tensor ("" where missing) plus its missing mask.
+
+    Arrow-backed strings (pandas' default ``str`` dtype) are handed to TensorFlow as one
+    buffer cut with ``tf.strings.substr``: no Python object per row.
+    """
+    arrow = _arrow_strings(s)
+    if arrow is not None:
+        return arrow
+    miss = s.isna().to_numpy()
+    if miss.any():
+        s = s.where(~miss, "")
+    kind = pd.api.types.infer_dtype(s, skipna=False)
+    values = s.tolist() if kind in ("string", "empty", "bytes") else s.astype(str).tolist()
+    return tf.constant(values, dtype=tf.string, shape=[len(values)]), miss
+
+
+def _arrow_strings(s: pd.Series) -> tuple[tf.Tensor, np.ndarray] | None:
+    if not hasattr(s.array, "__arrow_array__"):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas' str dtype implies pyarrow
+        return None
+    arr = s.array.__arrow_array__()
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    n = len(arr)
+    miss = arr.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    if n == 0:
+        return tf.constant([], tf.string), miss
+    bufs = arr.buffers()
+    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=kind)[arr.offset: arr.offset + n + 1].astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = b"" if bufs[2] is None else np.frombuffer(bufs[2], dtype=np.uint8)[start:stop].tobytes()
+    lengths = np.diff(offsets)
+    lengths[miss] = 0
+    blob = tf.constant([data])[0]  # (a list: TF's scalar-bytes path copies far more slowly)
+    return tf.strings.substr(blob, offsets[:-1] - start, lengths), miss
 
 
 def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
