@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -10,7 +12,13 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfsnorkel.labeling import LabelingFunctionError, LFSet, labeling_function, spam_lfs
+from tfsnorkel.labeling import (
+    LabelingFunctionError,
+    LFSet,
+    keyword_lf,
+    labeling_function,
+    spam_lfs,
+)
 from tfsnorkel.labeling.distributed import (
     LocalDataService,
     apply_dask,
@@ -159,6 +167,33 @@ def test_bad_arguments_get_clear_errors(service, spam):
         LocalDataService(num_workers=0)
 
 
+def test_prebatched_dataset_and_many_lfs(service, youtube):
+    frame = youtube.valid.frame
+    words = ["my", "song", "http", "love", "check", "out", "video", "subscribe", "channel", "like",
+             "please", "music", "this", "is", "the", "a", "i", "you", "it", "to"]
+    # 40 LFs: 3**40 patterns overflow one int64 code, so statistics ship the batches
+    specs = [(w, m) for m in ("word", "substring") for w in words]
+    lfs = LFSet([keyword_lf(w, label=k % 2, match=m, name=f"{m}_{w}_{k}")
+                 for k, (w, m) in enumerate(specs)])
+    ref = lfs.apply(frame)
+    n = len(frame)
+    ds = tf.data.Dataset.from_tensor_slices(
+        {"text": frame["text"].to_numpy(str), "row": np.arange(n)}).batch(30)
+    np.testing.assert_array_equal(apply_with_service(lfs, ds, service.target, row_key="row"), ref)
+    stats = label_stats_with_service(lfs, frame, service.target, batch_size=32)
+    expected = LabelStats.from_matrix(ref, cardinality=2)
+    assert stats.num_lfs == 40 and stats.num_rows == n == 120
+    np.testing.assert_array_equal(stats.rows, expected.rows)
+    np.testing.assert_array_equal(stats.counts, expected.counts)
+
+
+def test_package_root_never_imports_dask():
+    code = ("import sys, tfsnorkel, tfsnorkel.labeling.distributed; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dask'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # ---------------------------------------------------------------------------- Dask
 def test_dask_apply_and_stats_equal_in_process(spam, youtube):
     import dask.dataframe as dd
@@ -196,3 +231,16 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(distributed)
     assert result.attempted >= 12 and result.failed == 0
+
+
+def test_dask_runs_python_lfs_and_says_when_dask_is_missing(spam, youtube, monkeypatch):
+    import dask.dataframe as dd
+
+    frame = youtube.test.frame
+    lfs = LFSet([*spam_lfs(), long_comment])
+    L = apply_dask(lfs, dd.from_pandas(frame, npartitions=3)).compute()
+    np.testing.assert_array_equal(L, lfs.apply(frame))
+    assert (L[:, 7] == 0).sum() == (frame["text"].str.len() > 120).sum()
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ImportError, match=r"pip install 'tfsnorkel\[dask\]'"):
+        apply_dask(spam, frame)

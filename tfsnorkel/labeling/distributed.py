@@ -460,7 +460,7 @@ def label_stats_with_service(
     radix = _radix(m, C)
     stats = LabelStats(C, m)
     if radix is None:  # too many LFs for one int64 code: ship the batches themselves
-        ds = ds.map(lambda rows, L: L, deterministic=False)
+        ds = ds.map(lambda rows, L: L)
         for L in _run(lfset, ds, service, job_name):
             stats.update(L.numpy())
         return stats
