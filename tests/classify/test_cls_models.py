@@ -20,6 +20,9 @@ from tfsnorkel.classify.models import (
 SPAM = ["buy cheap pills now", "free money click here", "check out my channel", "subscribe to me"]
 HAM = ["nice song", "i love this video", "great voice", "this is beautiful music"]
 TEXTS = np.array(SPAM * 5 + HAM * 5, dtype=object)
+
+# Keras notes that fit(shuffle=True) does not reshuffle a tf.data.Dataset; ours shuffles itself
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 P = np.array([[0.2, 0.8]] * 20 + [[0.9, 0.1]] * 20, np.float32)
 
 

@@ -22,7 +22,11 @@ from tfsnorkel.labels import ABSTAIN
 
 from serving_helpers import load_in_fresh_process  # tests/classify/serving_helpers.py
 
-pytestmark = pytest.mark.data
+pytestmark = [
+    pytest.mark.data,
+    # Keras notes that fit(shuffle=True) does not reshuffle a tf.data.Dataset; ours shuffles itself
+    pytest.mark.filterwarnings("ignore:`shuffle=True` was passed"),
+]
 
 
 def train_text_classifier(train, L, P, dev, cardinality, label_type):
