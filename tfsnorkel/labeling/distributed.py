@@ -13,10 +13,13 @@ map and the client reorders at the end: the result equals ``lfset.apply(data)`` 
 `label_stats_with_service` returns the additive sufficient statistics (`LabelStats`, the
 unique vote patterns with their counts) instead: each worker reduces its batch to
 ``(pattern code, count)`` pairs, so neither the client nor the wire ever holds the matrix.
-`LocalDataService` starts a dispatcher and workers on loopback (tests, one machine).
+`LocalDataService` starts a dispatcher and workers in this process (tests, one machine).
+If the dispatcher goes away during a run, TensorFlow keeps retrying rather than failing; the
+address is checked (``connect_timeout``) only before the run starts.
 
 In-memory data (a DataFrame or dict of arrays) is embedded in the dataset graph sent to the
-dispatcher, so it must fit in one process's memory (200k short texts are fine). Data that
+dispatcher, so it must fit in one process's memory and in a 2 GB graph (200k YouTube
+comments make 19 MB). Data that
 does not: pass a ``tf.data.Dataset`` that the workers read themselves (e.g. TFRecord files on
 shared storage) with a ``row_key`` field holding each row's position.
 
@@ -27,9 +30,9 @@ Python LFs when the service is not a `LocalDataService` of this process; compile
 (`keyword_lf`, `regex_lf`, ...) to run them on a remote service.
 
 **Dask.** `apply_dask` and `label_stats_dask` map each partition of a Dask DataFrame through
-the same compiled LF set (``ddf.map_partitions``); use Dask's threaded (default) or
-synchronous scheduler, since an `LFSet` (a ``tf.Module``) is not picklable for process-based
-schedulers.
+the same compiled LF set (one task per partition, in partition order); use Dask's threaded
+(default) or synchronous scheduler: an `LFSet` holds a lock and TF state and cannot be
+pickled, which process-based and distributed schedulers need.
 """
 
 from __future__ import annotations
@@ -72,13 +75,15 @@ _TASK_REFRESH_MS = 100
 class LocalDataService:
     """A tf.data service (one dispatcher, ``num_workers`` workers) on loopback, in this process.
 
-    Ports are chosen by the operating system. Workers live in this Python process, so LF
-    sets with Python LFs run on them too. Use it as a context manager, or call
-    :meth:`start` / :meth:`stop`.
+    Ports are chosen by the operating system and the servers are addressed through ``host``.
+    TensorFlow's servers listen on all interfaces (their bind address is not configurable)
+    and run any dataset graph sent to them: on a machine reachable by others, keep their
+    ports behind a firewall. Workers live in this Python process, so LF sets with Python
+    LFs run on them too. Use it as a context manager, or call :meth:`start` / :meth:`stop`.
 
     Args:
         num_workers: number of ``WorkerServer`` instances. Defaults to `2`.
-        host: the loopback host name to bind and advertise. Defaults to `"localhost"`.
+        host: the host name the workers advertise and clients use. Defaults to `"localhost"`.
 
     Attributes:
         target: the dispatcher address, ``"grpc://host:port"`` (after :meth:`start`).
@@ -125,7 +130,7 @@ class LocalDataService:
             for _ in range(self.num_workers)
         ]
         self.target = f"grpc://{address}"
-        self.worker_addresses = [w._address for w in self._workers]
+        self.worker_addresses = [w._address for w in self._workers]  # bound port (port=0)
         with _LOCAL_LOCK:
             _LOCAL_TARGETS.add(_normalize(self.target))
         return self
