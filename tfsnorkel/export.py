@@ -19,7 +19,8 @@ Example:
     >>> import tensorflow as tf                                   # doctest: +SKIP
     >>> export_pipeline("export/spam", lfset=lfs, label_model=lm, classifier=clf)  # doctest: +SKIP
     >>> served = tf.saved_model.load("export/spam")               # doctest: +SKIP
-    >>> served.signatures["weak_label"](text=tf.constant(["check out my channel"]))  # doctest: +SKIP
+    >>> weak = served.signatures["weak_label"]                    # doctest: +SKIP
+    >>> weak(text=tf.constant(["check out my channel"]))          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -181,7 +182,9 @@ def export_pipeline(
         {'serving_default': ['text'], 'weak_label': ['text']}
     """
     if python_lfs not in ("raise", "skip"):
-        raise ValueError(f"python_lfs must be 'raise' or 'skip'. Received: python_lfs={python_lfs!r}")
+        raise ValueError(
+            f"python_lfs must be 'raise' or 'skip'. Received: python_lfs={python_lfs!r}"
+        )
     if lfset is None and label_model is None and classifier is None:
         raise ValueError(
             "export_pipeline needs at least one of lfset, label_model, classifier. "

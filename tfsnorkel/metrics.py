@@ -183,7 +183,8 @@ def _score(
         present = np.unique(y)
         if len(present) < 2:
             raise ValueError(
-                f"roc_auc needs both classes in the gold labels. Received classes: {present.tolist()}"
+                "roc_auc needs both classes in the gold labels. "
+                f"Received classes: {present.tolist()}"
             )
         if c == 2:
             return float(skm.roc_auc_score(y, probs[:, 1]))

@@ -1,4 +1,4 @@
-"""Loads a SavedModel in a fresh Python process that can import TensorFlow but not Keras/tfsnorkel."""
+"""Loads a SavedModel in a fresh Python that may import TensorFlow but not Keras or tfsnorkel."""
 
 from __future__ import annotations
 

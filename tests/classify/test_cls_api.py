@@ -1,4 +1,4 @@
-"""Public names of the classify, metrics and export stages: sorted __all__, re-exported at the root."""
+"""Public names of the classify, metrics and export stages: sorted __all__, root re-exports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""soft_label_dataset / stream_soft_labels / gold_dataset: contents, filtering, weights, bad input."""
+"""soft_label_dataset, stream_soft_labels, gold_dataset: contents, filtering, weights, bad input."""
 
 from __future__ import annotations
 

@@ -109,7 +109,8 @@ class PyLFSet(ToyLFSet):
 
 def test_python_lfs_are_refused_or_skipped(stages, tmp_path):
     _, lm, clf = stages
-    with pytest.raises(ValueError, match=r"Python LFs \['my_python_lf', 'other_py'\].*python_lfs='raise'"):
+    pattern = r"Python LFs \['my_python_lf', 'other_py'\].*python_lfs='raise'"
+    with pytest.raises(ValueError, match=pattern):
         export_pipeline(tmp_path / "x", lfset=PyLFSet(), classifier=clf)
     with pytest.warns(UserWarning, match=r"my_python_lf.*exporting without the LF set"):
         sigs = export_pipeline(tmp_path / "y", lfset=PyLFSet(), label_model=lm, classifier=clf,

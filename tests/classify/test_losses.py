@@ -1,4 +1,4 @@
-"""NoiseAwareLoss: value and gradient against the closed form, shapes, weights, config round trip."""
+"""NoiseAwareLoss: value and gradient vs the closed form, shapes, weights, config round trip."""
 
 from __future__ import annotations
 

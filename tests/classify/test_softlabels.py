@@ -15,8 +15,11 @@ RNG = np.random.default_rng(0)
 P = RNG.dirichlet(np.ones(3), size=50).astype(np.float32)
 
 
+STR_IDS = np.array([f"row-{i}" for i in range(50)])
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".csv", ".parquet", ".tfrecord"])
-@pytest.mark.parametrize("ids", [None, np.arange(100, 150), np.array([f"row-{i}" for i in range(50)])])
+@pytest.mark.parametrize("ids", [None, np.arange(100, 150), STR_IDS])
 def test_round_trip(tmp_path, suffix, ids):
     path = write_soft_labels(tmp_path / f"soft{suffix}", P, ids=ids,
                              class_names=None if suffix == ".tfrecord" else ["a", "b", "c"])

@@ -1,4 +1,8 @@
-"""Stage 3: noise-aware training: the loss, soft-label datasets, ready-made classifiers, export of soft labels."""
+"""Stage 3: noise-aware training.
+
+The loss, soft-label datasets, ready-made classifiers, and export of soft labels to other
+frameworks.
+"""
 
 from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403

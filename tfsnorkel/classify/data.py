@@ -69,7 +69,9 @@ def _check_probs(probs: Any, cardinality: int | None) -> np.ndarray:
     if P.ndim == 1:  # binary: probability of class 1
         P = np.stack([1.0 - P, P], axis=1)
     if P.ndim != 2:
-        raise ValueError(f"soft labels must be [N, C] (or [N] for binary). Received shape: {P.shape}")
+        raise ValueError(
+            f"soft labels must be [N, C] (or [N] for binary). Received shape: {P.shape}"
+        )
     if P.shape[1] < 2:
         raise ValueError(f"soft labels need C >= 2 columns. Received shape: {P.shape}")
     if cardinality is not None and P.shape[1] != cardinality:
@@ -80,7 +82,8 @@ def _check_probs(probs: Any, cardinality: int | None) -> np.ndarray:
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])
         raise ValueError(
-            f"soft labels must be finite; row {row} is not. Received: probs[{row}]={P[row].tolist()}"
+            f"soft labels must be finite; row {row} is not. "
+            f"Received: probs[{row}]={P[row].tolist()}"
         )
     neg = (P < 0).any(axis=1)
     if neg.any():
@@ -151,13 +154,15 @@ def _resolve_weights(spec: WeightSpec, P: np.ndarray) -> np.ndarray | None:
         w = np.asarray(spec, dtype=np.float64)
     if w.shape != (len(P),):
         raise ValueError(
-            f"confidence weights must have shape ({len(P)},), one per row. Received shape: {w.shape}"
+            f"confidence weights must have shape ({len(P)},), one per row. "
+            f"Received shape: {w.shape}"
         )
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"confidence weights must be finite and >= 0. Received: weights[{row}]={float(w[row])!r}"
+            "confidence weights must be finite and >= 0. "
+            f"Received: weights[{row}]={float(w[row])!r}"
         )
     return w.astype(np.float32)
 
@@ -217,9 +222,13 @@ def soft_label_dataset(
         ['x', 'z']
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+        raise ValueError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
+        )
     if label_type not in ("soft", "hard"):
-        raise ValueError(f"label_type must be 'soft' or 'hard'. Received: label_type={label_type!r}")
+        raise ValueError(
+            f"label_type must be 'soft' or 'hard'. Received: label_type={label_type!r}"
+        )
     P = _check_probs(probs, cardinality)
     feats, n = _features_to_arrays(features)
     if n != len(P):
@@ -327,7 +336,8 @@ def stream_soft_labels(
 
     Example:
         >>> ds = tf.data.Dataset.from_tensor_slices({"text": ["buy now", "hi"]})
-        >>> lfs = lambda f: tf.where(tf.strings.regex_full_match(f["text"], ".*buy.*"), 1, -1)[:, None]
+        >>> buy = lambda t: tf.strings.regex_full_match(t, ".*buy.*")
+        >>> lfs = lambda f: tf.where(buy(f["text"]), 1, -1)[:, None]
         >>> lm = lambda L: tf.one_hot(tf.maximum(L[:, 0], 0), 2)
         >>> x, p = next(iter(stream_soft_labels(ds, lfs, lm, feature_key="text")))
         >>> x.numpy().tolist(), p.numpy().tolist()
@@ -350,7 +360,9 @@ def stream_soft_labels(
             f"Received fields: {sorted(spec)}"
         )
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+        raise ValueError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
+        )
     ranks = {k: s.shape.rank for k, s in spec.items()}
     if all(r == 0 for r in ranks.values()):
         dataset = dataset.batch(int(batch_size))

@@ -34,7 +34,7 @@ def _static_width(x: tf.Tensor) -> int | None:
 
 
 def _positive_class(y_true: tf.Tensor, width: int | None) -> tf.Tensor:
-    """The positive-class probability ``[batch]`` from ``[batch]``, ``[batch, 1]`` or ``[batch, 2]``."""
+    """Positive-class probability ``[batch]`` from ``[batch]``, ``[batch, 1]`` or ``[batch, 2]``."""
     if width == 2:
         return y_true[..., 1]
     if width == 1 and y_true.shape.rank == 2:

@@ -68,8 +68,11 @@ def lower_and_split_punctuation(texts: tf.Tensor) -> tf.Tensor:
 
 
 def _check_cardinality(cardinality: Any) -> int:
-    if not isinstance(cardinality, (int, np.integer)) or isinstance(cardinality, bool) or cardinality < 2:
-        raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+    integral = isinstance(cardinality, (int, np.integer)) and not isinstance(cardinality, bool)
+    if not integral or cardinality < 2:
+        raise ValueError(
+            f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+        )
     return int(cardinality)
 
 
@@ -104,7 +107,8 @@ def _head(x: Any, n_out: int, hidden_units: Sequence[int], dropout: float, l2: f
 def _check_head(hidden_units: Sequence[int], dropout: float, l2: float) -> None:
     if any(not isinstance(u, (int, np.integer)) or u < 1 for u in hidden_units):
         raise ValueError(
-            f"hidden_units must be positive integers. Received: hidden_units={tuple(hidden_units)!r}"
+            "hidden_units must be positive integers. "
+            f"Received: hidden_units={tuple(hidden_units)!r}"
         )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
@@ -269,7 +273,9 @@ def tabular_classifier(
     else:
         X = _numeric(adapt_data, "features")
         if X.ndim != 2:
-            raise ValueError(f"adapt_data must be [N, d] or a dict of columns. Received shape: {X.shape}")
+            raise ValueError(
+                f"adapt_data must be [N, d] or a dict of columns. Received shape: {X.shape}"
+            )
         inputs = keras.Input(shape=(X.shape[1],), dtype="float32", name="features")
         x = inputs
     if len(X) == 0:

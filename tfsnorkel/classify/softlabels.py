@@ -96,7 +96,7 @@ def write_soft_labels(
     class_names: Sequence[str] | None = None,
     format: str | None = None,
 ) -> Path:
-    """Writes soft labels (and optional row ids) to ``.npz``, ``.csv``, ``.parquet`` or ``.tfrecord``.
+    """Writes soft labels (and optional row ids) to npz, CSV, Parquet or TFRecord.
 
     Layout: a table with an optional ``id`` column and one probability column per class
     (CSV, Parquet); arrays ``probs``, ``ids``, ``class_names`` (npz); one ``tf.train.Example``
@@ -214,7 +214,9 @@ def read_soft_labels(path: str | os.PathLike, *, format: str | None = None) -> S
             if "id" in ex:
                 f = ex["id"]
                 id_list.append(
-                    f.int64_list.value[0] if f.HasField("int64_list") else f.bytes_list.value[0].decode()
+                    f.int64_list.value[0]
+                    if f.HasField("int64_list")
+                    else f.bytes_list.value[0].decode()
                 )
         if not rows:
             raise ValueError(f"{str(path)!r} holds no records")
@@ -251,7 +253,8 @@ def expand_soft_labels(
     n = X.shape[0] if hasattr(X, "shape") else len(X)
     if n != len(P):
         raise ValueError(
-            f"X and soft labels differ in length. Received: {n} feature rows, {len(P)} soft-label rows"
+            "X and soft labels differ in length. "
+            f"Received: {n} feature rows, {len(P)} soft-label rows"
         )
     if min_weight < 0 or min_weight >= 1:
         raise ValueError(f"min_weight must be in [0, 1). Received: min_weight={min_weight!r}")
