@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfsnorkel.labeling.builtin import CompiledLF, FeatureView
+from tfsnorkel.labeling.builtin import CompiledLF
 from tfsnorkel.labeling.functions import LabelingFunction, Row
 from tfsnorkel.labels import ABSTAIN
 
@@ -295,11 +295,10 @@ class LFSet(tf.Module):
                 missing[f] = m
         cols: list[tf.Tensor | None] = [None] * len(self._lf_list)
         lo, hi = (-1, 1) if self._signed else (ABSTAIN, self._cardinality - 1)
-        view = FeatureView({f: feats[f] for f in self._fields})  # shares derived tensors
         for j, lf in enumerate(self._lf_list):
             if not lf.compiled:
                 continue
-            v = lf.vote(view, raw_abstain)
+            v = lf.vote({f: feats[f] for f in lf.fields}, raw_abstain)
             if lf.labels is None:
                 v = _check_range(v, lf.name, lo, hi)
             miss = [missing[f] for f in lf.fields if f in missing]
