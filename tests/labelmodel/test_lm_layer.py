@@ -75,6 +75,16 @@ def test_streamed_fit_over_a_dataset_equals_the_in_memory_fit(fitted, data):
     np.testing.assert_allclose(
         streamed.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6
     )
+    pairs = tf.data.Dataset.from_tensor_slices(({"x": data.y}, data.L)).batch(4096)
+    from_pairs = LabelModel(3, seed=1).fit(pairs)
+    np.testing.assert_allclose(
+        from_pairs.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6
+    )
+    generator = ((None, data.L[i : i + 3000]) for i in range(0, len(data.L), 3000))
+    from_gen = LabelModel(3, seed=1).fit(generator)
+    np.testing.assert_allclose(
+        from_gen.predict_proba(data.L), fitted.predict_proba(data.L), atol=1e-6
+    )
     stats = LabelStats.from_matrix(data.L[:7000], 3).merge(LabelStats.from_matrix(data.L[7000:], 3))
     from_stats = LabelModel(3, seed=1).fit(stats)
     np.testing.assert_allclose(

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import keras
@@ -207,12 +207,13 @@ def _to_stats(L: Any, cardinality: int) -> LabelStats:
                 f"cardinality {cardinality}"
             )
         return L
-    if isinstance(L, tf.data.Dataset):
+    if isinstance(L, (tf.data.Dataset, Iterator)):
+        # A stream of label-matrix batches, or of (features, L_batch) pairs as the labeling
+        # stage yields them: the label matrix is the last element of a pair.
         stats = LabelStats(cardinality)
-        for batch in L.as_numpy_iterator():
-            if isinstance(batch, tuple):
-                batch = batch[0]
-            stats.update(batch)
+        batches = L.as_numpy_iterator() if isinstance(L, tf.data.Dataset) else L
+        for batch in batches:
+            stats.update(batch[-1] if isinstance(batch, tuple) else batch)
         return stats
     return LabelStats.from_matrix(np.asarray(L), cardinality)
 
@@ -486,8 +487,9 @@ class LabelModel(keras.layers.Layer):
         """Learns class balance, LF accuracies/propensities and dependencies, without gold labels.
 
         Args:
-            L: ``[N, m]`` label matrix, a ``tf.data.Dataset`` of ``[b, m]`` batches
-                (streamed: only unique-row counts are kept), or :class:`LabelStats`.
+            L: ``[N, m]`` label matrix; or a stream (a ``tf.data.Dataset`` or an iterator)
+                of ``[b, m]`` batches or of ``(features, L_batch)`` pairs, of which only the
+                unique-row counts are kept; or :class:`LabelStats` (e.g. merged from shards).
             L_dev: ``[n_dev, m]`` votes of a small gold dev set (optional, checked).
             y_dev: gold labels of the dev set; when given (and ``class_balance`` is not),
                 the class balance is their smoothed frequency. Defaults to `None`.
