@@ -73,6 +73,10 @@ def test_full_export_is_hermetic_and_matches_memory(stages, tmp_path):
     sd = served["serving_default"]
     np.testing.assert_allclose(sd["probabilities"], probs, rtol=1e-6, atol=1e-7)
     assert sd["label"] == probs.argmax(1).tolist()
+    loaded = tf.saved_model.load(str(path))
+    for name in ("serving_default", "weak_label"):
+        args, kwargs = loaded.signatures[name].structured_input_signature
+        assert args == () and kwargs == {"text": tf.TensorSpec([None], tf.string, name="text")}
 
 
 def test_subsets_of_stages(stages, tmp_path):
