@@ -187,7 +187,8 @@ def main() -> None:
     print(f"load average during the run: {os.getloadavg()}")
     ref = results.get("snorkel PandasLFApplier")
     ref_cpu = CPU.get("snorkel PandasLFApplier")
-    print(f"  {'engine':<26} {'wall rows/s':>12} {'x Snorkel':>10} {'rows/CPU-s':>12} {'x Snorkel':>10}")
+    print(f"  {'engine':<26} {'wall rows/s':>12} {'x Snorkel':>10} "
+          f"{'rows/CPU-s':>12} {'x Snorkel':>10}")
     for k, v in results.items():
         per_cpu = args.rows / CPU[k]
         print(f"  {k:<26} {v:>12,.0f} {v / ref if ref else float('nan'):>10.1f} {per_cpu:>12,.0f} "

@@ -126,10 +126,12 @@ def test_get_label_buckets_like_snorkel():
     y_pred = np.array([1, 1, -1, -1])
     b = get_label_buckets(y_gold, y_pred)
     assert list(b) == [(1, 1), (1, -1), (0, -1)]
-    assert b[(1, 1)].tolist() == [0, 1] and b[(1, -1)].tolist() == [2] and b[(0, -1)].tolist() == [3]
+    assert b[(1, 1)].tolist() == [0, 1]
+    assert b[(1, -1)].tolist() == [2] and b[(0, -1)].tolist() == [3]
     assert (1, 0) not in b
     three = get_label_buckets([0, 1, 0, 1], [0, 0, 0, 1], np.array([[-1], [1], [-1], [1]]))
-    assert {k: v.tolist() for k, v in three.items()} == {(0, 0, -1): [0, 2], (1, 0, 1): [1], (1, 1, 1): [3]}
+    assert {k: v.tolist() for k, v in three.items()} == {
+        (0, 0, -1): [0, 2], (1, 0, 1): [1], (1, 1, 1): [3]}
     with pytest.raises(ValueError, match="same length"):
         get_label_buckets([0, 1], [0])
     with pytest.raises(ValueError, match="at least one"):

@@ -56,7 +56,8 @@ def test_on_missing_pass_gives_none_and_numeric_nan_abstains():
     lfs = LFSet([seen, threshold_lf("p", 1, below=5.0), column_lf("w", {"spam": 1, "ham": 0})])
     df = pd.DataFrame({"text": ["a", None], "p": [1.0, None], "w": [None, "ham"]})
     assert lfs.apply(df).tolist() == [[0, 1, -1], [1, -1, 0]]
-    nullable = pd.DataFrame({"text": ["a", "b"], "p": pd.array([1, None], dtype="Int64"), "w": ["spam", "x"]})
+    nullable = pd.DataFrame({"text": ["a", "b"], "p": pd.array([1, None], dtype="Int64"),
+                             "w": ["spam", "x"]})
     assert lfs.apply(nullable).tolist() == [[0, 1, 1], [0, -1, -1]]
 
 
@@ -68,7 +69,8 @@ def test_tf_data_examples_and_batches_and_ds_map():
     examples = tf.data.Dataset.from_tensor_slices({"text": texts, "id": list(range(20))})
     assert lfs.apply(examples, batch_size=3).tolist() == expected
     assert lfs.apply(examples.batch(7)).tolist() == expected
-    assert lfs.apply(pd.DataFrame({"text": texts}), batch_size=6, num_parallel_calls=2).tolist() == expected
+    frame = pd.DataFrame({"text": texts})
+    assert lfs.apply(frame, batch_size=6, num_parallel_calls=2).tolist() == expected
 
 
 def test_stream_yields_feature_batches_with_their_votes():
@@ -94,7 +96,8 @@ def test_fault_tolerant_abstains_counts_and_warns():
 
     lfs = LFSet([keyword_lf("1", 1, match="substring", name="kw1"), fragile])
     data = {"text": ["1", "x", "3", "y", "5"]}
-    with pytest.raises(LabelingFunctionError, match=r"LF 'fragile' raised ValueError: invalid literal.*row 1"):
+    with pytest.raises(LabelingFunctionError,
+                       match=r"LF 'fragile' raised ValueError: invalid literal.*row 1"):
         lfs.apply(data)
     with pytest.warns(RuntimeWarning, match=r"'fragile': 2 rows"):
         L = lfs.apply(data, fault_tolerant=True, batch_size=2)
@@ -121,10 +124,12 @@ def test_empty_data_and_bad_inputs():
         lfs.apply(tf.data.Dataset.from_tensor_slices({"body": ["a"]}))
     with pytest.raises(TypeError, match="pandas DataFrame, a dict"):
         lfs.apply(["a", "b"])
-    with pytest.raises(ValueError, match="batch_size must be a positive integer. Received: batch_size=0"):
+    with pytest.raises(ValueError,
+                       match="batch_size must be a positive integer. Received: batch_size=0"):
         lfs.apply({"text": ["a"]}, batch_size=0)
     with pytest.raises(ValueError, match="different lengths"):
-        LFSet([keyword_lf("a", 1), threshold_lf("p", 0, above=1)]).apply({"text": ["a"], "p": [1, 2]})
+        two = LFSet([keyword_lf("a", 1), threshold_lf("p", 0, above=1)])
+        two.apply({"text": ["a"], "p": [1, 2]})
     with pytest.raises(TypeError, match=r"reads 'text' as text, but the column holds numbers"):
         lfs.apply({"text": [1.0, 2.0]})
     with pytest.raises(TypeError, match=r"reads 'p' as a number.*Received: 'high'"):

@@ -92,7 +92,8 @@ def test_missing_field_names_lf_field_and_available_fields():
     with pytest.raises(TypeError, match=r"LF 'low_stars' reads field 'stars' as float64.*string"):
         lfs({"text": tf.constant(["a"]), "author": tf.constant(["b"]), "stars": tf.constant(["x"])})
     with pytest.raises(ValueError, match="1-D tensor"):
-        lfs({"text": tf.constant([["a"]]), "author": tf.constant(["b"]), "stars": tf.constant([1.0])})
+        lfs({"text": tf.constant([["a"]]), "author": tf.constant(["b"]),
+             "stars": tf.constant([1.0])})
 
 
 def test_compiled_label_outside_cardinality_is_rejected_at_construction():
@@ -103,10 +104,12 @@ def test_compiled_label_outside_cardinality_is_rejected_at_construction():
 @pytest.mark.parametrize(
     "ret, err, match",
     [
-        (2, ValueError, r"LF 'bad' returned 2 on row 1 of the batch; votes must be ABSTAIN \(-1\) or 0\.\.1"),
+        (2, ValueError,
+         r"LF 'bad' returned 2 on row 1 of the batch; votes must be ABSTAIN \(-1\) or 0\.\.1"),
         (-3, ValueError, r"LF 'bad' returned -3 on row 1"),
         (1.0, TypeError, r"LF 'bad' returned a non-integer label 1\.0 on row 1"),
-        (None, TypeError, r"returned a non-integer label None \(did it forget to return ABSTAIN\?\)"),
+        (None, TypeError,
+         r"returned a non-integer label None \(did it forget to return ABSTAIN\?\)"),
         (True, TypeError, r"non-integer label True"),
     ],
 )
@@ -134,7 +137,8 @@ def test_python_lf_exception_names_lf_row_and_original_error():
 
 def test_compiled_run_time_labels_are_range_checked_with_lf_and_row():
     lfs = LFSet([column_lf("w"), keyword_lf("a", 1)], cardinality=2)
-    with pytest.raises(ValueError, match=r"LF 'w' voted 5 at row 1 of the batch; votes must be in \[-1, 1\]"):
+    with pytest.raises(ValueError,
+                       match=r"LF 'w' voted 5 at row 1 of the batch; votes must be in \[-1, 1\]"):
         lfs({"w": tf.constant([1.0, 5.0]), "text": tf.constant(["a", "b"])})
     with pytest.raises(ValueError, match=r"LF 'w' voted 5 at row 3;"):
         lfs.apply({"w": np.array([1.0, 0.0, -1.0, 5.0]), "text": ["a"] * 4}, batch_size=2)
@@ -166,8 +170,10 @@ def test_field_dtype_merging():
     num_py = labeling_function("s32", fields={"stars": "float32"})(lambda x: -1)
     lfs = LFSet([num_py, threshold_lf("stars", 1, above=1)])
     assert lfs.fields == {"stars": tf.float64}
-    with pytest.raises(TypeError, match=r"incompatible dtypes: 'txt' as string, 'threshold_stars' as float64"):
-        LFSet([labeling_function("txt", fields="stars")(lambda x: -1), threshold_lf("stars", 1, above=1)])
+    text_reader = labeling_function("txt", fields="stars")(lambda x: -1)
+    with pytest.raises(TypeError,
+                       match=r"incompatible dtypes: 'txt' as string, 'threshold_stars' as float64"):
+        LFSet([text_reader, threshold_lf("stars", 1, above=1)])
 
 
 def test_saved_model_export_with_lookup_table_and_keras_classifier(tmp_path):
@@ -185,9 +191,11 @@ def test_saved_model_export_with_lookup_table_and_keras_classifier(tmp_path):
     module.votes = tf.function(lambda f: lfs(f), input_signature=[lfs.input_signature()])
     tf.saved_model.save(module, str(tmp_path / "m"))
     loaded = tf.saved_model.load(str(tmp_path / "m"))
-    feats = {"author": tf.constant(["bob", "x", "al"]), "text": tf.constant(["hi there", "a", "b c"])}
+    feats = {"author": tf.constant(["bob", "x", "al"]),
+             "text": tf.constant(["hi there", "a", "b c"])}
     np.testing.assert_array_equal(loaded.votes(feats).numpy(), lfs(feats).numpy())
     # clf: sigmoid(2 - 1.5) = 0.62 -> 1; sigmoid(1 - 1.5) = 0.38 -> 0 (only OOV tokens)
     assert loaded.votes(feats).numpy().tolist() == [[1, 1, -1, 1], [-1, -1, 0, 0], [0, -1, -1, 0]]
-    saved = [name for name, _ in tf.train.list_variables(str(tmp_path / "m" / "variables" / "variables"))]
+    ckpt = str(tmp_path / "m" / "variables" / "variables")
+    saved = [name for name, _ in tf.train.list_variables(ckpt)]
     assert any("/3/model/" in name and "kernel" in name for name in saved), saved

@@ -44,7 +44,8 @@ def test_keyword_matches_python_re(ts, kws, ignore_case, match):
 
 
 @SETTINGS
-@given(st.lists(st.text(st.sampled_from(TURKISH + list(" x")), max_size=6), min_size=1, max_size=20))
+@given(st.lists(st.text(st.sampled_from(TURKISH + list(" x")), max_size=6),
+                min_size=1, max_size=20))
 def test_keyword_case_folding_differs_from_python_only_on_dotted_and_dotless_i(ts):
     lf = keyword_lf("i", 1, match="substring", name="kw_i")
     got = votes(lf, "text", ts)
@@ -130,4 +131,5 @@ def test_threshold_flushes_subnormals_to_zero_unlike_python():
     # documented: TensorFlow's CPU kernels flush subnormal floats to zero
     tiny = 2.2250738585072014e-309
     assert tiny > 0.0
-    assert threshold_lf("x", 1, above=0.0)({"x": np.array([tiny, 1e-300])}).numpy().tolist() == [-1, 1]
+    votes_ = threshold_lf("x", 1, above=0.0)({"x": np.array([tiny, 1e-300])})
+    assert votes_.numpy().tolist() == [-1, 1]

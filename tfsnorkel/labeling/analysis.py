@@ -193,7 +193,9 @@ def get_label_buckets(*arrays: np.ndarray | Sequence[int]) -> dict[tuple[int, ..
         flat.append(_gold(arr, len(arr)))
     lengths = {len(a) for a in flat}
     if len(lengths) != 1:
-        raise ValueError(f"arrays must all have the same length. Received lengths: {[len(a) for a in flat]}")
+        raise ValueError(
+            f"arrays must all have the same length. Received lengths: {[len(a) for a in flat]}"
+        )
     stacked = np.stack(flat, axis=1)
     if len(stacked) == 0:
         return {}

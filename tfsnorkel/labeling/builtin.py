@@ -240,7 +240,8 @@ def keyword_lf(
     keywords = list(keywords)
     if not keywords or not all(isinstance(k, str) and k for k in keywords):
         raise ValueError(
-            f"keyword_lf needs one or more non-empty keyword strings. Received: keywords={keywords!r}"
+            "keyword_lf needs one or more non-empty keyword strings. "
+            f"Received: keywords={keywords!r}"
         )
     name = _check_name(name, "keyword_" + re.sub(r"\W+", "_", keywords[0].strip().lower()))
     who = f"LF {name!r}"
@@ -291,7 +292,9 @@ def regex_lf(
         [1, -1]
     """
     if not isinstance(pattern, str) or not pattern:
-        raise ValueError(f"regex_lf needs a non-empty pattern string. Received: pattern={pattern!r}")
+        raise ValueError(
+            f"regex_lf needs a non-empty pattern string. Received: pattern={pattern!r}"
+        )
     name = _check_name(name, "regex_" + pattern)
     who = f"LF {name!r}"
     label = _check_label(label, who)
@@ -380,7 +383,8 @@ def length_lf(
     name = _check_name(name, f"length_{field}")
     who = f"LF {name!r}"
     label = _check_label(label, who)
-    bounds = dict(min_words=min_words, max_words=max_words, min_chars=min_chars, max_chars=max_chars)
+    bounds = dict(min_words=min_words, max_words=max_words,
+                  min_chars=min_chars, max_chars=max_chars)
     if all(v is None for v in bounds.values()):
         raise ValueError(f"{who}: give at least one of min_words, max_words, min_chars, max_chars")
     for k, v in bounds.items():
@@ -391,7 +395,8 @@ def length_lf(
             raise ValueError(
                 f"{who}: {lo} > {hi} can never fire. Received: {lo}={bounds[lo]}, {hi}={bounds[hi]}"
             )
-    return LengthLF(name, field, label, {k: None if v is None else int(v) for k, v in bounds.items()})
+    bounds = {k: None if v is None else int(v) for k, v in bounds.items()}
+    return LengthLF(name, field, label, bounds)
 
 
 # --------------------------------------------------------------------- lookups
@@ -511,10 +516,13 @@ def lookup_lf(
     who = f"LF {name!r}"
     if tokens not in (False, True, "whitespace", "words"):
         raise ValueError(
-            f"{who}: tokens must be False, True, 'whitespace' or 'words'. Received: tokens={tokens!r}"
+            f"{who}: tokens must be False, True, 'whitespace' or 'words'. "
+            f"Received: tokens={tokens!r}"
         )
     if isinstance(table, (str, bytes)):
-        raise TypeError(f"{who}: table must be a collection of values, not one string. Received: {table!r}")
+        raise TypeError(
+            f"{who}: table must be a collection of values, not one string. Received: {table!r}"
+        )
     keys, values, key_dtype = _table_items(table, label, who)
     if key_dtype != tf.string and (tokens or ignore_case):
         raise ValueError(f"{who}: tokens/ignore_case need string keys. Received keys: {keys[:5]!r}")
@@ -636,10 +644,12 @@ class ColumnLF(CompiledLF):
         xf = tf.cast(x, tf.float64)
         nan = tf.math.is_nan(xf)
         integral = nan | (tf.math.floor(xf) == xf)
-        bad = tf.reduce_min(tf.where(integral, tf.shape(xf, tf.int64)[0], tf.range(tf.shape(xf, tf.int64)[0])))
+        n = tf.shape(xf, tf.int64)[0]
+        bad = tf.reduce_min(tf.where(integral, n, tf.range(n)))
         check = tf.debugging.Assert(
             tf.reduce_all(integral),
-            [f"[tfsnorkel] LF {self.name!r} returned a non-integer label at row", bad, "of the batch"],
+            [f"[tfsnorkel] LF {self.name!r} returned a non-integer label at row", bad,
+             "of the batch"],
         )
         with tf.control_dependencies([check]):
             return tf.where(nan, tf.constant(abstain, tf.int32),
@@ -673,7 +683,9 @@ def column_lf(
     """
     name = _check_name(name, column)
     if mapping is not None and not isinstance(mapping, Mapping):
-        raise TypeError(f"LF {name!r}: mapping must be a dict value -> label. Received: {mapping!r}")
+        raise TypeError(
+            f"LF {name!r}: mapping must be a dict value -> label. Received: {mapping!r}"
+        )
     return ColumnLF(name, column, mapping)
 
 

@@ -56,7 +56,9 @@ def normalize_fields(fields: FieldSpec, who: str) -> dict[str, tf.DType]:
         try:
             out[name] = tf.as_dtype(dtype)
         except TypeError as exc:
-            raise TypeError(f"{who}: field {name!r} has an unknown dtype. Received: {dtype!r}") from exc
+            raise TypeError(
+                f"{who}: field {name!r} has an unknown dtype. Received: {dtype!r}"
+            ) from exc
     return out
 
 
@@ -152,7 +154,8 @@ class LabelingFunction:
             )
         if on_missing not in ("abstain", "pass"):
             raise ValueError(
-                f"LF {name!r}: on_missing must be 'abstain' or 'pass'. Received: on_missing={on_missing!r}"
+                f"LF {name!r}: on_missing must be 'abstain' or 'pass'. "
+                f"Received: on_missing={on_missing!r}"
             )
         self.name = name
         self.f = f

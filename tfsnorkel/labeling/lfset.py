@@ -100,8 +100,11 @@ class LFSet(tf.Module):
                     f"{[x.name for x in lfs]}"
                 )
             seen[lf.name] = i
-        if isinstance(cardinality, bool) or not isinstance(cardinality, (int, np.integer)) or cardinality < 2:
-            raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+        if (isinstance(cardinality, bool) or not isinstance(cardinality, (int, np.integer))
+                or cardinality < 2):
+            raise ValueError(
+                f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+            )
         if signed and cardinality != 2:
             raise ValueError(
                 "signed=True is the binary +1/-1/0 convention and needs cardinality=2. "
@@ -110,6 +113,7 @@ class LFSet(tf.Module):
         self._cardinality = int(cardinality)
         self._signed = bool(signed)
         allowed = (-1, 1) if signed else tuple(range(cardinality))
+        convention = "signed" if signed else f"cardinality={cardinality}"
         for lf in lfs:
             if lf.compiled:
                 labels = lf.labels
@@ -122,7 +126,7 @@ class LFSet(tf.Module):
                     if lab not in allowed:
                         raise ValueError(
                             f"LF {lf.name!r} votes {lab}, outside the labels of this set "
-                            f"{list(allowed)} ({'signed' if signed else f'cardinality={cardinality}'}). "
+                            f"{list(allowed)} ({convention}). "
                             f"Received: label={lab}"
                         )
         self._fields = self._merge_fields(lfs)
@@ -237,7 +241,8 @@ class LFSet(tf.Module):
         return self._fn(feats)
 
     def _select(self, features: Mapping[str, Any]) -> dict[str, tf.Tensor]:
-        available = [k for k in features if not k.endswith(MISSING_SUFFIX) and k not in (ROW_KEY, BATCH_KEY)]
+        internal = (ROW_KEY, BATCH_KEY)
+        available = [k for k in features if not k.endswith(MISSING_SUFFIX) and k not in internal]
         raw: dict[str, Any] = {}
         for f in self._fields:
             if f not in features:
@@ -326,7 +331,9 @@ class LFSet(tf.Module):
     # ------------------------------------------------------------------ Python LFs
     def _run_python(self, pfields: list[str], py: list[int], *arrays) -> np.ndarray:
         k = len(pfields)
-        values, masks, rows, batch = arrays[:k], arrays[k:2 * k], arrays[2 * k], int(arrays[2 * k + 1])
+        values, masks = arrays[:k], arrays[k:2 * k]
+        rows, batch = arrays[2 * k], int(arrays[2 * k + 1])
+        mask_of = dict(zip(pfields, masks))
         n = len(values[0]) if k else 0
         cols: dict[str, list] = {}
         for f, vals, mask in zip(pfields, values, masks):
@@ -343,7 +350,7 @@ class LFSet(tf.Module):
         for i in range(n):
             for c, lf in enumerate(lfs):
                 vals = {f: cols[f][i] for f in lf.fields}
-                if lf.on_missing == "abstain" and any(masks[pfields.index(f)][i] for f in lf.fields):
+                if lf.on_missing == "abstain" and any(mask_of[f][i] for f in lf.fields):
                     continue
                 try:
                     r = lf.f(Row(vals), **lf.resources)
@@ -370,7 +377,8 @@ class LFSet(tf.Module):
                 if not lo <= r <= hi:
                     allowed = "+1, -1 or 0 (signed)" if self._signed else f"ABSTAIN (-1) or 0..{hi}"
                     err = ValueError(
-                        f"LF {lf.name!r} returned {int(r)} on {_where(i, rows, batch)}; votes must be "
+                        f"LF {lf.name!r} returned {int(r)} on {_where(i, rows, batch)}; "
+                        "votes must be "
                         f"{allowed}. Received: {_short(vals)}"
                     )
                     self._record(err)
@@ -406,7 +414,8 @@ class LFSet(tf.Module):
         m = _VOTED.search(text) or _NONINT.search(text)
         if m:
             row = int(m.group("row"))
-            where = f"row {row_offset + row}" if row_offset is not None else f"row {row} of the batch"
+            where = (f"row {row_offset + row}" if row_offset is not None
+                     else f"row {row} of the batch")
             if "val" in m.groupdict():
                 lo_hi = m.group("range")
                 return ValueError(
