@@ -142,3 +142,29 @@ def test_progress_bar(capsys):
     assert "3/3" in capsys.readouterr().out
     lfs.apply({"text": ["a", "b", "c"]}, batch_size=1)
     assert capsys.readouterr().out == ""
+
+
+def test_python_lfs_equal_compiled_lfs_on_youtube(youtube):
+    """The numpy_function path and the compiled path give the same matrix on real data."""
+    import re
+
+    @labeling_function()
+    def py_check_out(x):
+        return 1 if re.search(r"check.*out", x.text, flags=re.I) else -1
+
+    @labeling_function()
+    def py_short(x):
+        return 0 if len(x.text.split()) < 5 else -1
+
+    @labeling_function(resources={"words": ("please", "plz")})
+    def py_please(x, words):
+        return 1 if any(w in x.text.lower() for w in words) else -1
+
+    compiled = LFSet([regex_lf(r"check.*out", 1, ignore_case=True),
+                      length_lf("text", 0, max_words=4),
+                      keyword_lf(["please", "plz"], 1, match="substring")])
+    python = LFSet([py_check_out, py_short, py_please])
+    frame = youtube.train.frame
+    L_py = python.apply(frame, batch_size=512)
+    np.testing.assert_array_equal(L_py, compiled.apply(frame))
+    np.testing.assert_array_equal(L_py, youtube.train.L[:, [5, 6, 3]])

@@ -104,15 +104,19 @@ def test_length_matches_str_split_and_len(ts, lo, hi, max_chars):
 @SETTINGS
 @given(texts, st.dictionaries(st.text(st.sampled_from(ALPHA[:12]), min_size=1, max_size=3),
                               st.integers(0, 2), min_size=1, max_size=4),
-       st.sampled_from([False, "whitespace", "words"]))
-def test_lookup_matches_python(ts, table, tokens):
-    lf = lookup_lf(table, field="text", tokens=tokens, name="kb")
+       st.sampled_from([False, "whitespace", "words"]), st.booleans())
+def test_lookup_matches_python(ts, table, tokens, ignore_case):
+    lf = lookup_lf(table, field="text", tokens=tokens, ignore_case=ignore_case, name="kb")
+    folded: dict[str, int] = {}
+    for k, v in table.items():
+        folded.setdefault(k.lower() if ignore_case else k, v)
 
     def ref(t):
+        t = t.lower() if ignore_case else t
         if not tokens:
-            return table.get(t, -1)
+            return folded.get(t, -1)
         toks = t.split() if tokens == "whitespace" else re.findall(r"\w+", t)
-        return next((table[x] for x in toks if x in table), -1)
+        return next((folded[x] for x in toks if x in folded), -1)
 
     assert votes(lf, "text", ts) == [ref(t) for t in ts]
 

@@ -501,7 +501,10 @@ def lookup_lf(
         field: the field looked up.
         label: the label for a set/list table. Defaults to `None`.
         tokens: look up tokens instead of the whole value. Defaults to `False`.
-        ignore_case: lowercase keys and text first (Python ``str.lower``). Defaults to `False`.
+        ignore_case: lowercase keys (Python ``str.lower``) and text (ICU, through
+            ``tf.strings.lower(encoding="utf-8")``: the same as ``str.lower`` except for
+            letters added in Unicode 14, and the text after a NUL character is dropped).
+            Defaults to `False`.
         name: the LF's name. Defaults to `None` (``lookup_<field>``).
 
     Returns:
