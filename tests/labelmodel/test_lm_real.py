@@ -53,7 +53,8 @@ def test_sms_beats_majority_vote_on_accuracy(sms):
     # Spam F1 on covered rows: LM 0.136 against MV 0.160 (mean over tie draws; 0.178 at seed 0).
     # NOT at MV's level: test rows where a spam LF fires are only 18% spam (train: 98%), and
     # the difference is one row where MV's coin flip lands on spam while the model trusts a
-    # ham LF measured at 0.98 accuracy over a spam LF with 9 votes.
+    # ham LF measured at 0.98 accuracy over a spam LF with 9 votes. On train the model's
+    # covered-row spam F1 is 0.904 against MV's 0.902, on valid 0.043 against 0.043.
     assert f1 >= 0.13
 
 
