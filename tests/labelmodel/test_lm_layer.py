@@ -39,6 +39,18 @@ def test_get_config_from_config_round_trip_rebuilds_same_shaped_weights(fitted, 
     )
 
 
+def test_unfitted_config_round_trip_and_a_keras_model_holding_the_layer(fitted, data, tmp_path):
+    blank = LabelModel(4, dependencies=[[0, 1]], class_balance=[0.1, 0.2, 0.3, 0.4], seed=5)
+    assert LabelModel.from_config(blank.get_config()).get_config() == blank.get_config()
+    inputs = keras.Input(shape=(8,), dtype="int32")
+    model = keras.Model(inputs, keras.layers.Dense(3)(fitted(inputs)))
+    model.save(tmp_path / "wrapped.keras")
+    loaded = keras.saving.load_model(tmp_path / "wrapped.keras")
+    np.testing.assert_allclose(
+        loaded.predict(data.L[:64], verbose=0), model.predict(data.L[:64], verbose=0), atol=1e-6
+    )
+
+
 def test_save_load_gives_identical_predictions(fitted, data, tmp_path):
     path = tmp_path / "lm.keras"
     fitted.save(path)
