@@ -117,6 +117,20 @@ def test_call_inside_keras_model_and_tf_function(fitted, data):
     assert not any("PyFunc" in op for op in ops)
 
 
+def test_savedmodel_with_a_dependency_group_serves_identical_soft_labels(fitted, data, tmp_path):
+    assert fitted.dependencies_  # the group tables (int64 codes, searchsorted) are exported too
+    module = tf.Module()
+    module.lm = fitted
+    module.serve = tf.function(
+        lambda votes: {"soft_labels": fitted(votes)},
+        input_signature=[tf.TensorSpec([None, 8], tf.int32)],
+    )
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.serve})
+    served = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    out = served(votes=tf.constant(data.L[:300]))["soft_labels"].numpy()
+    np.testing.assert_allclose(out, fitted.predict_proba(data.L[:300]), atol=1e-6)
+
+
 def test_unseen_group_pattern_falls_back_to_member_tables(fitted):
     row = np.array(
         [[2, -1, -1, -1, -1, -1, 0, 1]], dtype=np.int32
