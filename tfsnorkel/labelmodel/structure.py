@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["merge_groups", "pair_scores"]
+__all__ = ["merge_groups", "pair_scores", "vote_matrix"]
 
 
 def vote_matrix(
