@@ -178,6 +178,10 @@ def test_bad_inputs_raise_clear_errors(fitted):
         LabelModel(2, class_balance=[0.9, 0.3])
     with pytest.raises(ValueError, match="column indices"):
         LabelModel(2, dependencies=[[0, 9]]).fit(np.zeros((4, 3), int))
+    with pytest.raises(ValueError, match="L_dev has 2 rows but y_dev has 3"):
+        LabelModel(2).fit(np.zeros((4, 3), int), L_dev=np.zeros((2, 3), int), y_dev=[0, 1, 1])
+    with pytest.raises(ValueError, match=r"y_dev must hold class indices in \[0, 1\]"):
+        LabelModel(2).fit(np.zeros((4, 3), int), y_dev=[0, 2])
     with pytest.raises(ValueError, match="empty"):
         LabelModel(2).fit(np.zeros((0, 3), int))
 

@@ -82,7 +82,12 @@ def _group_codes(rows: np.ndarray, group: Sequence[int], cardinality: int) -> np
 class _EM:
     """Exact MAP-EM over unique rows for singletons (one-coin) and groups (joint tables)."""
 
-    def __init__(self, rows, counts, cardinality, groups, acc_prior, min_accuracy, smoothing):
+    def __init__(
+        self, rows, counts, cardinality, groups, acc_prior, min_accuracy, smoothing, labels=None
+    ):
+        # ``labels``: [K] gold class of each row or -1; labelled rows keep a one-hot posterior.
+        self.labelled = None if labels is None else np.flatnonzero(labels >= 0)
+        self.gold = None if labels is None else np.eye(cardinality)[labels[self.labelled]]
         self.rows = rows
         self.n = counts.astype(np.float64)
         self.c = cardinality
@@ -114,7 +119,14 @@ class _EM:
         weights[:, np.arange(self.c), np.arange(self.c)] = w[:, None]
         scores = np.asarray(votes @ weights.reshape(self.m * self.c, self.c))
         tot = scores.sum(axis=1, keepdims=True)
-        return np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c)
+        return self.clamp(np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c))
+
+    def clamp(self, q: np.ndarray) -> np.ndarray:
+        """Posterior with the gold dev rows (if any) set to their labels."""
+        if self.labelled is not None and len(self.labelled):
+            q = q.copy()
+            q[self.labelled] = self.gold
+        return q
 
     def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         r = q * self.n[:, None]
@@ -163,7 +175,7 @@ class _EM:
             ll = float(
                 (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
             )
-            q = _softmax(logits)
+            q = self.clamp(_softmax(logits))
             acc, tables = self.m_step(q)
             if abs(ll - prev) < tol:
                 break
@@ -190,7 +202,7 @@ class _EM:
         base = self.logits(np.zeros(self.c), acc, tables)
         pi = np.full(self.c, 1.0 / self.c)
         for _ in range(max_iter):
-            q = _softmax(base + np.log(np.maximum(pi, 1e-300)))
+            q = self.clamp(_softmax(base + np.log(np.maximum(pi, 1e-300))))
             new = (q * self.n[:, None]).sum(0) / self.n.sum()
             if np.abs(new - pi).max() < 1e-10:
                 pi = new
@@ -286,6 +298,9 @@ class LabelModel(keras.layers.Layer):
             0.05). Defaults to `0.1`.
         balance_rounds: alternations between the class-balance estimate and the LF
             parameters when the balance is not given. Defaults to `10`.
+        anchor_dev: when ``fit`` gets a gold dev set, its rows join the EM with their
+            posterior held at the gold label (besides setting the class balance).
+            Defaults to `True`.
         num_lfs, groups, group_patterns: the learned structure, filled by :meth:`fit` and
             carried by :meth:`get_config` so that ``from_config`` rebuilds same-shaped weights.
 
@@ -310,6 +325,7 @@ class LabelModel(keras.layers.Layer):
         min_accuracy: float | None = None,
         structure_threshold: float = 0.1,
         balance_rounds: int = 10,
+        anchor_dev: bool = True,
         num_lfs: int | None = None,
         groups: Sequence[Sequence[int]] | None = None,
         group_patterns: Sequence[int] | None = None,
@@ -360,6 +376,7 @@ class LabelModel(keras.layers.Layer):
         self.min_accuracy = min_accuracy
         self.structure_threshold = float(structure_threshold)
         self.balance_rounds = int(balance_rounds)
+        self.anchor_dev = bool(anchor_dev)
         self.num_lfs = None if num_lfs is None else int(num_lfs)
         self.groups = [list(map(int, g)) for g in groups] if groups else []
         self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
@@ -476,6 +493,7 @@ class LabelModel(keras.layers.Layer):
             "min_accuracy": self.min_accuracy,
             "structure_threshold": self.structure_threshold,
             "balance_rounds": self.balance_rounds,
+            "anchor_dev": self.anchor_dev,
             "num_lfs": self.num_lfs,
             "groups": self.groups,
             "group_patterns": self.group_patterns,
@@ -494,7 +512,9 @@ class LabelModel(keras.layers.Layer):
             L: ``[N, m]`` label matrix; or a stream (a ``tf.data.Dataset`` or an iterator)
                 of ``[b, m]`` batches or of ``(features, L_batch)`` pairs, of which only the
                 unique-row counts are kept; or :class:`LabelStats` (e.g. merged from shards).
-            L_dev: ``[n_dev, m]`` votes of a small gold dev set (optional, checked).
+            L_dev: ``[n_dev, m]`` votes of a small gold dev set. With ``y_dev`` (and
+                ``anchor_dev``), its rows join the EM with their posterior held at the gold
+                label. Defaults to `None`.
             y_dev: gold labels of the dev set; when given (and ``class_balance`` is not),
                 the class balance is their smoothed frequency. Defaults to `None`.
 
@@ -515,22 +535,32 @@ class LabelModel(keras.layers.Layer):
             L_dev = check_label_matrix(L_dev, cardinality=c)
             if L_dev.shape[1] != m:
                 raise ValueError(f"L_dev has {L_dev.shape[1]} LF columns, L has {m}")
-        pi_fixed = None if self.class_balance is None else np.asarray(self.class_balance, float)
-        if pi_fixed is None and y_dev is not None:
+        yd = None
+        if y_dev is not None:
             yd = np.asarray(y_dev).astype(int).ravel()
             if yd.size == 0 or yd.min() < 0 or yd.max() >= c:
                 raise ValueError(
                     f"y_dev must hold class indices in [0, {c - 1}]. "
                     f"Received values: {np.unique(yd)[:10].tolist()}"
                 )
+            if L_dev is not None and len(yd) != len(L_dev):
+                raise ValueError(f"L_dev has {len(L_dev)} rows but y_dev has {len(yd)}")
+        pi_fixed = None if self.class_balance is None else np.asarray(self.class_balance, float)
+        if pi_fixed is None and yd is not None:
             pi_fixed = (np.bincount(yd, minlength=c) + 1.0) / (yd.size + c)
         min_acc = 1.0 / c + 0.05 if self.min_accuracy is None else float(self.min_accuracy)
 
         uniform = np.full(c, 1.0 / c)
+        rows, counts, labels = stats.rows, stats.counts, None
+        if L_dev is not None and yd is not None and self.anchor_dev:
+            # Gold dev rows join the EM with their posterior held at the gold label.
+            rows = np.concatenate([rows, L_dev.astype(rows.dtype)])
+            counts = np.concatenate([counts, np.ones(len(L_dev), np.int64)])
+            labels = np.concatenate([np.full(len(stats.rows), -1), yd])
 
         def run(groups: list[list[int]]):
             """Returns (em, acc, tables, class balance, prior for rows with votes)."""
-            em = _EM(stats.rows, stats.counts, c, groups, self.accuracy_prior, min_acc, 0.5)
+            em = _EM(rows, counts, c, groups, self.accuracy_prior, min_acc, 0.5, labels)
             acc0, tables0, q0, _ = em.run(
                 np.log(uniform), em.init_posterior(), self.max_iter, self.tol
             )
@@ -580,16 +610,17 @@ class LabelModel(keras.layers.Layer):
         em, acc, tables, pi, vote_prior = run(groups)
         if self.dependencies == "auto":
             post_pi, post_tables = em.posterior_tables(np.log(vote_prior), acc, tables)
-            rows, counts = stats.rows, stats.counts
-            if len(rows) > _STRUCTURE_ROWS:
+            s_rows, s_counts = stats.rows, stats.counts
+            if len(s_rows) > _STRUCTURE_ROWS:
                 # Pair statistics from a weighted subsample of rows: sampling noise in the
                 # divergence is about cells / (2 * 20k): 2e-4 for 2 classes, 0.01 for 20,
                 # well below the threshold.
                 rng = np.random.default_rng(self.seed)
-                pick = rng.choice(len(rows), size=_STRUCTURE_ROWS, p=counts / counts.sum())
-                idx, counts = np.unique(pick, return_counts=True)
-                rows = rows[idx]
-            scores = pair_scores(rows, counts, c, post_pi, post_tables)
+                p = s_counts / s_counts.sum()
+                pick = rng.choice(len(s_rows), size=_STRUCTURE_ROWS, p=p)
+                idx, s_counts = np.unique(pick, return_counts=True)
+                s_rows = s_rows[idx]
+            scores = pair_scores(s_rows, s_counts, c, post_pi, post_tables)
             groups = merge_groups(scores, self.structure_threshold, self.max_group_size)
             if groups:
                 em, acc, tables, pi, vote_prior = run(groups)
