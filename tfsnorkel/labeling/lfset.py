@@ -345,48 +345,62 @@ class LFSet(tf.Module):
                 lst = [None if m else v for v, m in zip(lst, mask.tolist())]
             cols[f] = lst
         out = np.full((n, len(py)), ABSTAIN, dtype=np.int32)
-        lfs = [self._lf_list[j] for j in py]
         lo, hi = (-1, 1) if self._signed else (ABSTAIN, self._cardinality - 1)
+        # LFs reading the same fields share one (read-only) Row per example
+        groups: dict[tuple[str, ...], list[tuple[int, LabelingFunction]]] = {}
+        for c, j in enumerate(py):
+            lf = self._lf_list[j]
+            groups.setdefault(tuple(lf.fields), []).append((c, lf))
+        plan = [(fields, [mask_of[f] for f in fields], [cols[f] for f in fields], members)
+                for fields, members in groups.items()]
+        any_mask = any(m.any() for m in masks)
         for i in range(n):
-            for c, lf in enumerate(lfs):
-                vals = {f: cols[f][i] for f in lf.fields}
-                if lf.on_missing == "abstain" and any(mask_of[f][i] for f in lf.fields):
-                    continue
-                try:
-                    r = lf.f(Row(vals), **lf.resources)
-                except Exception as exc:  # noqa: BLE001 (any LF failure is reported or tolerated)
-                    if self._fault_tolerant:
-                        with self._lock:
-                            self._failures[lf.name] = self._failures.get(lf.name, 0) + 1
+            for fields, fmasks, fcols, members in plan:
+                missing = any_mask and any(m[i] for m in fmasks)
+                row = Row({f: col[i] for f, col in zip(fields, fcols)})
+                for c, lf in members:
+                    if missing and lf.on_missing == "abstain":
                         continue
-                    err = LabelingFunctionError(
-                        f"LF {lf.name!r} raised {type(exc).__name__}: {exc} on "
-                        f"{_where(i, rows, batch)}. Pass fault_tolerant=True to apply() to make "
-                        f"it abstain there instead. Received: {_short(vals)}"
-                    )
-                    self._record(err)
-                    raise err from exc
-                if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
-                    hint = " (did it forget to return ABSTAIN?)" if r is None else ""
-                    err = TypeError(
-                        f"LF {lf.name!r} returned a non-integer label {r!r}{hint} on "
-                        f"{_where(i, rows, batch)}. Received: {_short(vals)}"
-                    )
-                    self._record(err)
-                    raise err
-                if not lo <= r <= hi:
-                    allowed = "+1, -1 or 0 (signed)" if self._signed else f"ABSTAIN (-1) or 0..{hi}"
-                    err = ValueError(
-                        f"LF {lf.name!r} returned {int(r)} on {_where(i, rows, batch)}; "
-                        "votes must be "
-                        f"{allowed}. Received: {_short(vals)}"
-                    )
-                    self._record(err)
-                    raise err
-                if self._signed:
-                    r = 1 if r == 1 else (0 if r == -1 else ABSTAIN)
-                out[i, c] = r
+                    try:
+                        r = lf.f(row, **lf.resources)
+                    except Exception as exc:  # noqa: BLE001 (reported or tolerated)
+                        if self._fault_tolerant:
+                            with self._lock:
+                                self._failures[lf.name] = self._failures.get(lf.name, 0) + 1
+                            continue
+                        err = LabelingFunctionError(
+                            f"LF {lf.name!r} raised {type(exc).__name__}: {exc} on "
+                            f"{_where(i, rows, batch)}. Pass fault_tolerant=True to apply() to "
+                            f"make it abstain there instead. Received: {_short(row)}"
+                        )
+                        self._record(err)
+                        raise err from exc
+                    if type(r) is not int:
+                        r = self._check_type(lf, r, i, rows, batch, row)
+                    if not lo <= r <= hi:
+                        allowed = ("+1, -1 or 0 (signed)" if self._signed
+                                   else f"ABSTAIN (-1) or 0..{hi}")
+                        err = ValueError(
+                            f"LF {lf.name!r} returned {int(r)} on {_where(i, rows, batch)}; "
+                            f"votes must be {allowed}. Received: {_short(row)}"
+                        )
+                        self._record(err)
+                        raise err
+                    if self._signed:
+                        r = 1 if r == 1 else (0 if r == -1 else ABSTAIN)
+                    out[i, c] = r
         return out
+
+    def _check_type(self, lf, r, i, rows, batch, row) -> int:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+            hint = " (did it forget to return ABSTAIN?)" if r is None else ""
+            err = TypeError(
+                f"LF {lf.name!r} returned a non-integer label {r!r}{hint} on "
+                f"{_where(i, rows, batch)}. Received: {_short(row)}"
+            )
+            self._record(err)
+            raise err
+        return int(r)
 
     def _record(self, err: BaseException) -> None:
         with self._lock:
@@ -473,7 +487,7 @@ def _where(i: int, rows: np.ndarray, batch: int) -> str:
     return f"row {i} of the batch"
 
 
-def _short(vals: dict[str, Any]) -> str:
+def _short(vals: Mapping[str, Any]) -> str:
     parts = []
     for k, v in vals.items():
         r = repr(v)
