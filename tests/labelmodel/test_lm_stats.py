@@ -43,3 +43,15 @@ def test_stats_errors():
         s.merge(LabelStats(3))
     with pytest.raises(ValueError, match="Received: cardinality=1"):
         LabelStats(1)
+
+
+def test_large_batches_are_counted_in_chunks(monkeypatch):
+    import tfsnorkel.labelmodel.stats as stats_module
+
+    rng = np.random.default_rng(1)
+    L = rng.integers(-1, 2, size=(20_000, 6)).astype(np.int32)
+    whole = LabelStats.from_matrix(L, 2)
+    monkeypatch.setattr(stats_module, "_CHUNK_ROWS", 777)
+    chunked = LabelStats.from_matrix(L, 2)
+    np.testing.assert_array_equal(chunked.rows, whole.rows)
+    np.testing.assert_array_equal(chunked.counts, whole.counts)

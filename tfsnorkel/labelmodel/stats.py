@@ -25,6 +25,8 @@ from tfsnorkel.labels import check_label_matrix
 
 __all__ = ["LabelStats", "unique_rows"]
 
+_CHUNK_ROWS = 1 << 21
+
 
 def _storage_dtype(cardinality: int) -> np.dtype:
     return np.dtype(np.int8) if cardinality <= 127 else np.dtype(np.int32)
@@ -170,8 +172,10 @@ class LabelStats:
                 f"every batch must have the same number of LF columns ({self.num_lfs}). "
                 f"Received a batch of shape {L_batch.shape}"
             )
-        rows, counts = unique_rows(L_batch, self.cardinality)
-        self._add(rows, counts)
+        # Chunks bound the temporary memory of the sort whatever the batch size.
+        for start in range(0, max(len(L_batch), 1), _CHUNK_ROWS):
+            rows, counts = unique_rows(L_batch[start : start + _CHUNK_ROWS], self.cardinality)
+            self._add(rows, counts)
         return self
 
     def merge(self, other: LabelStats) -> LabelStats:
