@@ -182,6 +182,10 @@ def test_bad_inputs_raise_clear_errors(fitted):
         LabelModel(2).fit(np.zeros((4, 3), int), L_dev=np.zeros((2, 3), int), y_dev=[0, 1, 1])
     with pytest.raises(ValueError, match=r"y_dev must hold class indices in \[0, 1\]"):
         LabelModel(2).fit(np.zeros((4, 3), int), y_dev=[0, 2])
+    with pytest.raises(ValueError, match="must not share or repeat a column"):
+        LabelModel(2, dependencies=[[0, 1], [1, 2]]).fit(np.zeros((4, 3), int))
+    with pytest.raises(ValueError, match="too large to enumerate"):
+        LabelModel(20, dependencies=[list(range(16))]).fit(np.zeros((4, 16), int))
     with pytest.raises(ValueError, match="empty"):
         LabelModel(2).fit(np.zeros((0, 3), int))
 

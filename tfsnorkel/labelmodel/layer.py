@@ -599,11 +599,23 @@ class LabelModel(keras.layers.Layer):
             return em, acc0, tables0, pi, uniform
 
         if isinstance(self.dependencies, list):
+            seen: set[int] = set()
             for g in self.dependencies:
                 if not g or min(g) < 0 or max(g) >= m:
                     raise ValueError(
                         f"dependency groups must hold column indices in [0, {m - 1}]. Received: {g}"
                     )
+                if seen & set(g) or len(set(g)) != len(g):
+                    raise ValueError(
+                        "dependency groups must not share or repeat a column. "
+                        f"Received: dependencies={self.dependencies}"
+                    )
+                if len(g) * math.log2(c + 1) > 62:
+                    raise ValueError(
+                        f"a dependency group of {len(g)} LFs is too large to enumerate for "
+                        f"{c} classes. Received: {g}"
+                    )
+                seen |= set(g)
             groups = [g for g in self.dependencies if len(g) > 1]
         else:
             groups = []
