@@ -3,27 +3,167 @@
 Labeling functions compiled into one ``tf.function`` map, a label model that is a Keras
 layer, noise-aware Keras classifiers, and one SavedModel that serves the whole pipeline.
 See README.md for the tour.
+
+The names below are the curated public API, in the order data flows; each submodule's own
+``__all__`` lists a few more specialised names (e.g. ``tfsnorkel.labeling.columns_to_features``).
+The optional scale-out appliers live in ``tfsnorkel.labeling.distributed`` and are never imported
+here, so Dask stays optional.
 """
 
 from tfsnorkel import candidates, classify, datasets, export, labeling, labelmodel, labels, metrics
-from tfsnorkel.candidates import *  # noqa: F403  (each module curates its own __all__)
-from tfsnorkel.classify import *  # noqa: F403
-from tfsnorkel.export import *  # noqa: F403
-from tfsnorkel.labeling import *  # noqa: F403
-from tfsnorkel.labelmodel import *  # noqa: F403
-from tfsnorkel.labels import *  # noqa: F403
-from tfsnorkel.metrics import *  # noqa: F403
+from tfsnorkel.candidates import (
+    CandidateSpec,
+    DataSplit,
+    EntityMatcher,
+    extract_pair_candidates,
+    row_candidates,
+    train_dev_test_split,
+)
+from tfsnorkel.classify import (
+    NoiseAwareLoss,
+    SoftLabels,
+    confidence_weights,
+    expand_soft_labels,
+    gold_dataset,
+    logits_to_probs,
+    noise_aware_loss,
+    predict_proba,
+    read_soft_labels,
+    soft_label_dataset,
+    stream_soft_labels,
+    tabular_classifier,
+    text_classifier,
+    write_soft_labels,
+)
+from tfsnorkel.export import export_pipeline, find_pyfunc_ops
+from tfsnorkel.labeling import (
+    CompiledLF,
+    LabelingFunction,
+    LabelingFunctionError,
+    LFSet,
+    apply_lfs,
+    classifier_lf,
+    column_lf,
+    conflict_examples,
+    get_label_buckets,
+    iter_label_batches,
+    keyword_lf,
+    label_conflict,
+    label_coverage,
+    label_overlap,
+    labeling_function,
+    length_lf,
+    lf_ablation,
+    lf_addition,
+    lf_summary,
+    lookup_lf,
+    plot_lf_summary,
+    regex_lf,
+    spam_lfs,
+    threshold_lf,
+    uncertain_examples,
+    uncovered_examples,
+)
+from tfsnorkel.labelmodel import (
+    LabelModel,
+    LabelModelLoadError,
+    LabelStats,
+    MajorityVoter,
+    SyntheticLabels,
+    WeightedVoter,
+    learn_structure,
+    majority_vote,
+    synthetic_label_matrix,
+    weighted_vote,
+)
+from tfsnorkel.labels import (
+    ABSTAIN,
+    check_label_matrix,
+    filter_unlabeled,
+    from_signed,
+    probs_to_preds,
+    to_signed,
+)
+from tfsnorkel.metrics import METRICS, confusion_matrix, evaluate, lf_report, metric_score
 
 __version__ = "0.1.0"
 
-__all__ = sorted(
-    {
-        *candidates.__all__,
-        *classify.__all__,
-        *export.__all__,
-        *labeling.__all__,
-        *labelmodel.__all__,
-        *labels.__all__,
-        *metrics.__all__,
-    }
-)
+__all__ = [
+    "ABSTAIN",
+    "CandidateSpec",
+    "CompiledLF",
+    "DataSplit",
+    "EntityMatcher",
+    "LFSet",
+    "LabelModel",
+    "LabelModelLoadError",
+    "LabelStats",
+    "LabelingFunction",
+    "LabelingFunctionError",
+    "METRICS",
+    "MajorityVoter",
+    "NoiseAwareLoss",
+    "SoftLabels",
+    "SyntheticLabels",
+    "WeightedVoter",
+    "apply_lfs",
+    "candidates",
+    "check_label_matrix",
+    "classifier_lf",
+    "classify",
+    "column_lf",
+    "confidence_weights",
+    "conflict_examples",
+    "confusion_matrix",
+    "datasets",
+    "evaluate",
+    "expand_soft_labels",
+    "export",
+    "export_pipeline",
+    "extract_pair_candidates",
+    "filter_unlabeled",
+    "find_pyfunc_ops",
+    "from_signed",
+    "get_label_buckets",
+    "gold_dataset",
+    "iter_label_batches",
+    "keyword_lf",
+    "label_conflict",
+    "label_coverage",
+    "label_overlap",
+    "labeling",
+    "labeling_function",
+    "labelmodel",
+    "labels",
+    "learn_structure",
+    "length_lf",
+    "lf_ablation",
+    "lf_addition",
+    "lf_report",
+    "lf_summary",
+    "logits_to_probs",
+    "lookup_lf",
+    "majority_vote",
+    "metric_score",
+    "metrics",
+    "noise_aware_loss",
+    "plot_lf_summary",
+    "predict_proba",
+    "probs_to_preds",
+    "read_soft_labels",
+    "regex_lf",
+    "row_candidates",
+    "soft_label_dataset",
+    "spam_lfs",
+    "stream_soft_labels",
+    "synthetic_label_matrix",
+    "tabular_classifier",
+    "text_classifier",
+    "threshold_lf",
+    "to_signed",
+    "train_dev_test_split",
+    "uncertain_examples",
+    "uncovered_examples",
+    "weighted_vote",
+    "write_soft_labels",
+]
