@@ -168,3 +168,32 @@ def test_python_lfs_equal_compiled_lfs_on_youtube(youtube):
     L_py = python.apply(frame, batch_size=512)
     np.testing.assert_array_equal(L_py, compiled.apply(frame))
     np.testing.assert_array_equal(L_py, youtube.train.L[:, [5, 6, 3]])
+
+
+def test_chunk_iterators_like_read_csv_chunksize(tmp_path):
+    @labeling_function()
+    def needs_digit(x):
+        return 1 if int(x.text[-1]) > 4 else 0
+
+    lfs = LFSet([keyword_lf("song", 0), needs_digit])
+    texts = [f"song {i}" if i % 3 == 0 else f"row {i}" for i in range(10)]
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"text": texts}).to_csv(path, index=False)
+    expected = lfs.apply(pd.DataFrame({"text": texts}))
+    with pd.read_csv(path, chunksize=4) as reader:
+        L = lfs.apply(reader, batch_size=3)
+    np.testing.assert_array_equal(L, expected)
+    assert L[:, 1].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    chunks = iter([{"text": texts[:6]}, {"text": []}, {"text": texts[6:]}])
+    pieces = list(lfs.stream(chunks, batch_size=4))
+    assert [len(f["text"]) for f, _ in pieces] == [4, 2, 4]
+    np.testing.assert_array_equal(np.concatenate([L for _, L in pieces]), expected)
+    bad = iter([pd.DataFrame({"text": texts[:6]}), pd.DataFrame({"text": ["row x"]})])
+    with pytest.raises(LabelingFunctionError, match=r"LF 'needs_digit' raised ValueError.*on row 6"):
+        lfs.apply(bad)
+    with pytest.warns(RuntimeWarning, match="'needs_digit': 2 rows"):
+        L = lfs.apply(iter([pd.DataFrame({"text": ["a", "b1"]}), pd.DataFrame({"text": ["c"]})]),
+                      fault_tolerant=True)
+    assert L[:, 1].tolist() == [-1, 0, -1] and lfs.failures_ == {"needs_digit": 2}
+    with pytest.raises(ValueError, match="no rows in any chunk"):
+        lfs.apply(iter([]))

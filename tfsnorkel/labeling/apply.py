@@ -138,7 +138,7 @@ def _arrow_strings(s: pd.Series) -> tuple[tf.Tensor, np.ndarray] | None:
     return tf.strings.substr(blob, offsets[:-1] - start, lengths), miss
 
 
-def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
+def _in_memory(data: Any, lfset: LFSet, row_offset: int = 0) -> tuple[dict[str, Any], int]:
     if isinstance(data, pd.DataFrame):
         cols = data
         available = list(map(str, data.columns))
@@ -147,8 +147,9 @@ def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
         available = list(data)
     else:
         raise TypeError(
-            "apply needs a pandas DataFrame, a dict field -> array or a tf.data.Dataset of "
-            f"feature dicts. Received: {type(data).__name__}"
+            "apply needs a pandas DataFrame, a dict field -> array, a tf.data.Dataset of "
+            "feature dicts, or an iterator of DataFrames/dicts (chunks). "
+            f"Received: {type(data).__name__}"
         )
     for f in lfset.fields:
         if f not in cols:
@@ -168,7 +169,7 @@ def _in_memory(data: Any, lfset: LFSet) -> tuple[dict[str, Any], int]:
         )
     feats = columns_to_features({f: cols[f] for f in lfset.fields}, lfset)
     if lfset.python_lf_names:
-        feats[ROW_KEY] = np.arange(n, dtype=np.int64)
+        feats[ROW_KEY] = np.arange(row_offset, row_offset + n, dtype=np.int64)
     return feats, int(n)
 
 
@@ -212,7 +213,7 @@ def _dataset_batches(ds: tf.data.Dataset, lfset: LFSet, batch_size: int) -> tf.d
 
 
 def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
-              keep_features: bool) -> tuple[tf.data.Dataset, int | None]:
+              keep_features: bool, row_offset: int = 0) -> tuple[tf.data.Dataset, int | None]:
     batch_size = _check_batch_size(batch_size)
     # One call per core: measured on 2 cores, AUTOTUNE kept short runs on about one core.
     npc = (os.cpu_count() or 2) if num_parallel_calls is None else num_parallel_calls
@@ -221,7 +222,7 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
         ds = _dataset_batches(data, lfset, batch_size)
         ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE), None
-    feats, n = _in_memory(data, lfset)
+    feats, n = _in_memory(data, lfset, row_offset)
     # Batches are slices of whole-column tensors, cut inside the map: no per-row tf.data work.
     tensors = {k: tf.convert_to_tensor(v) for k, v in feats.items() if k != ROW_KEY}
     with_rows = ROW_KEY in feats
@@ -231,7 +232,7 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
         stop = tf.minimum(start + size, n)
         x = {k: v[start:stop] for k, v in tensors.items()}
         if with_rows:
-            x[ROW_KEY] = tf.range(start, stop)
+            x[ROW_KEY] = tf.range(start, stop) + row_offset
         return fn(x)
 
     n_batches = -(-n // batch_size)
@@ -241,13 +242,15 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
 
 
 def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | None,
-             fault_tolerant: bool) -> Iterator[Any]:
+             fault_tolerant: bool, row_offset: int = 0, fresh: bool = True,
+             warn: bool = True) -> Iterator[Any]:
     show = (n is not None and n >= PROGRESS_MIN_ROWS) if progress is None else bool(progress)
     bar = keras.utils.Progbar(n, unit_name="row") if show else None
     prev = lfset._fault_tolerant
     lfset._fault_tolerant = bool(fault_tolerant)
-    with lfset._lock:
-        lfset._failures = {name: 0 for name in lfset.python_lf_names}
+    if fresh:
+        with lfset._lock:
+            lfset._failures = {name: 0 for name in lfset.python_lf_names}
     offset = 0
     it = iter(ds)
     try:
@@ -257,7 +260,7 @@ def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | 
             except StopIteration:
                 break
             except tf.errors.OpError as exc:
-                err = lfset.translate_error(exc, offset)
+                err = lfset.translate_error(exc, row_offset + offset)
                 if err is exc:
                     raise
                 raise err from err.__cause__
@@ -271,8 +274,38 @@ def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | 
         lfset.failures_ = dict(lfset._failures)
     if offset == 0:
         raise ValueError("cannot apply LFs to an empty dataset. Received: a dataset with 0 rows")
+    if fault_tolerant and warn:
+        warn_failures(lfset.failures_)
+
+
+def _iter_chunks(lfset: LFSet, chunks: Iterator[Any], batch_size: int, fault_tolerant: bool,
+                 num_parallel_calls: int | None) -> Iterator[tuple[Any, np.ndarray]]:
+    """Streams an iterator of DataFrames/dicts (e.g. ``pd.read_csv(..., chunksize=...)``)."""
+    offset = 0
+    for chunk in chunks:
+        n = len(chunk) if isinstance(chunk, pd.DataFrame) else (
+            len(next(iter(chunk.values()))) if isinstance(chunk, Mapping) and chunk else 0)
+        if n == 0:
+            continue
+        ds, n = _labelled(lfset, chunk, batch_size, num_parallel_calls, keep_features=False,
+                          row_offset=offset)
+        start = 0
+        for L in _iterate(lfset, ds, n, False, fault_tolerant, row_offset=offset,
+                          fresh=offset == 0, warn=False):
+            stop = start + int(L.shape[0])
+            yield _slice(chunk, start, stop), L.numpy()
+            start = stop
+        offset += n
+    if offset == 0:
+        raise ValueError("cannot apply LFs to an empty dataset. Received: no rows in any chunk")
     if fault_tolerant:
         warn_failures(lfset.failures_)
+
+
+def _slice(data: Any, start: int, stop: int) -> Any:
+    if isinstance(data, pd.DataFrame):
+        return data.iloc[start:stop]
+    return {k: v[start:stop] for k, v in data.items()}
 
 
 def apply_lfs(
@@ -287,8 +320,9 @@ def apply_lfs(
 
     Args:
         lfset: the `LFSet`.
-        data: a pandas DataFrame, a dict field -> array, or a ``tf.data.Dataset`` of feature
-            dicts (one example per element, or already batched 1-D tensors).
+        data: a pandas DataFrame, a dict field -> array, a ``tf.data.Dataset`` of feature
+            dicts (one example per element, or already batched 1-D tensors), or an iterator
+            of DataFrames/dicts (chunks, e.g. ``pd.read_csv(path, chunksize=100_000)``).
         batch_size: rows per batch (ignored for an already batched dataset). Defaults to `4096`.
         progress: show a ``keras.utils.Progbar``. Defaults to `None` (shown from
             `PROGRESS_MIN_ROWS` rows on).
@@ -312,8 +346,12 @@ def apply_lfs(
         >>> apply_lfs(lfs, pd.DataFrame({"text": ["great song", None]})).ravel().tolist()
         [0, -1]
     """
-    ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
-    parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant)]
+    if isinstance(data, Iterator):
+        parts = [L for _, L in _iter_chunks(lfset, data, batch_size, fault_tolerant,
+                                            num_parallel_calls)]
+    else:
+        ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+        parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant)]
     return np.concatenate(parts, axis=0).astype(np.int32, copy=False)
 
 
@@ -328,12 +366,14 @@ def iter_label_batches(
 
     For a DataFrame the features are the batch's rows (a DataFrame slice, original values);
     for a dict of arrays, a dict of slices; for a ``tf.data.Dataset``, the batch as a dict of
-    numpy arrays. ``L_batch`` is ``int32 [batch, m]``.
+    numpy arrays. ``L_batch`` is ``int32 [batch, m]``. For data that does not fit in memory
+    pass a ``tf.data.Dataset`` or an iterator of chunks (``pd.read_csv(..., chunksize=...)``):
+    one chunk is held at a time, and rows are numbered across chunks in error messages.
 
     Args:
         lfset: the `LFSet`.
-        data: a DataFrame, a dict of arrays, or a ``tf.data.Dataset`` (e.g. read from files
-            that do not fit in memory).
+        data: a DataFrame, a dict of arrays, a ``tf.data.Dataset``, or an iterator of
+            DataFrames/dicts (chunks).
         batch_size: rows per batch. Defaults to `4096`.
         fault_tolerant: see `apply_lfs`. Defaults to `False`.
         num_parallel_calls: parallel map calls. Defaults to `None` (one per CPU core).
@@ -354,13 +394,12 @@ def iter_label_batches(
             feats = {k: v.numpy() for k, v in x.items() if k not in internal}
             yield feats, L.numpy()
         return
+    if isinstance(data, Iterator):
+        yield from _iter_chunks(lfset, data, batch_size, fault_tolerant, num_parallel_calls)
+        return
     ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
     start = 0
     for L in _iterate(lfset, ds, n, False, fault_tolerant):
         stop = start + int(L.shape[0])
-        if isinstance(data, pd.DataFrame):
-            feats = data.iloc[start:stop]
-        else:
-            feats = {k: v[start:stop] for k, v in data.items()}
-        yield feats, L.numpy()
+        yield _slice(data, start, stop), L.numpy()
         start = stop
