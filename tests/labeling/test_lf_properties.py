@@ -10,7 +10,15 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfsnorkel.labeling import keyword_lf, length_lf, lookup_lf, regex_lf, threshold_lf
+from tfsnorkel.labeling import (
+    classifier_lf,
+    column_lf,
+    keyword_lf,
+    length_lf,
+    lookup_lf,
+    regex_lf,
+    threshold_lf,
+)
 
 # Letters that case-fold onto each other (ſ/s, K/k, ß/ẞ, σ/ς/Σ, é/É), Unicode digits/letters
 # (word characters for Python's \w), Unicode whitespace (str.split separators), a combining
@@ -137,3 +145,40 @@ def test_threshold_flushes_subnormals_to_zero_unlike_python():
     assert tiny > 0.0
     votes_ = threshold_lf("x", 1, above=0.0)({"x": np.array([tiny, 1e-300])})
     assert votes_.numpy().tolist() == [-1, 1]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["spam", "ham", "", "unsure", "SPAM"])),
+                min_size=1, max_size=20),
+       st.lists(st.one_of(st.just(float("nan")), st.sampled_from([-1.0, 0.0, 1.0, 2.0])),
+                min_size=1, max_size=20))
+def test_column_lf_matches_python(answers, grades):
+    import pandas as pd
+
+    from tfsnorkel.labeling import LFSet
+
+    mapping = {"spam": 1, "ham": 0}
+    crowd = LFSet([column_lf("worker", mapping=mapping)], cardinality=2)
+    got = crowd.apply(pd.DataFrame({"worker": pd.Series(answers, dtype=object)}))[:, 0]
+    assert got.tolist() == [mapping.get(a, -1) if a else -1 for a in answers]
+    raw = LFSet([column_lf("grade")], cardinality=3)
+    got = raw.apply({"grade": np.array(grades)})[:, 0]
+    assert got.tolist() == [-1 if np.isnan(g) else int(g) for g in grades]
+
+
+@SETTINGS
+@given(st.lists(st.floats(0, 1, width=32), min_size=1, max_size=30),
+       st.floats(0, 1, width=32), st.floats(0, 1, width=32))
+def test_classifier_lf_thresholds_match_python(probs, a, b):
+    low, high = min(a, b), max(a, b)
+    lf = classifier_lf(lambda p: p, {"p": "float32"}, low=low, high=high, name="clf")
+    p32 = np.array(probs, dtype=np.float32)
+    expected = [1 if p >= np.float32(high) else (0 if p <= np.float32(low) else -1) for p in p32]
+    assert lf({"p": p32}).numpy().tolist() == expected
+    three = np.stack([p32, (1 - p32) / 2, (1 - p32) / 2], axis=1)
+    # multiclass: the model maps a row number to that row of a [batch, 3] probability table
+    rows = np.arange(len(p32), dtype=np.float32)
+    multi = classifier_lf(lambda r: tf.gather(tf.constant(three), tf.cast(r, tf.int32)),
+                          {"r": "float32"}, threshold=high, name="multi")
+    ref = [int(np.argmax(t)) if t.max() >= np.float32(high) else -1 for t in three]
+    assert multi({"r": rows}).numpy().tolist() == ref
