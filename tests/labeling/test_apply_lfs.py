@@ -189,7 +189,8 @@ def test_chunk_iterators_like_read_csv_chunksize(tmp_path):
     assert [len(f["text"]) for f, _ in pieces] == [4, 2, 4]
     np.testing.assert_array_equal(np.concatenate([L for _, L in pieces]), expected)
     bad = iter([pd.DataFrame({"text": texts[:6]}), pd.DataFrame({"text": ["row x"]})])
-    with pytest.raises(LabelingFunctionError, match=r"LF 'needs_digit' raised ValueError.*on row 6"):
+    with pytest.raises(LabelingFunctionError,
+                       match=r"LF 'needs_digit' raised ValueError.*on row 6"):
         lfs.apply(bad)
     with pytest.warns(RuntimeWarning, match="'needs_digit': 2 rows"):
         L = lfs.apply(iter([pd.DataFrame({"text": ["a", "b1"]}), pd.DataFrame({"text": ["c"]})]),
