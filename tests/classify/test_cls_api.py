@@ -1,4 +1,8 @@
-"""Public names of the classify, metrics and export stages: sorted __all__, root re-exports."""
+"""Public names of the classify, metrics and export stages: sorted __all__, resolvable names.
+
+Which of them the package root re-exports is curated in tfsnorkel/__init__.py and checked in
+tests/test_public_api.py.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ def test_all_is_sorted_and_resolves(name):
     mod = importlib.import_module(name)
     assert list(mod.__all__) == sorted(mod.__all__)
     for public in mod.__all__:
-        assert getattr(mod, public) is getattr(ts, public)
-        assert public in ts.__all__
+        assert hasattr(mod, public), f"{name}.{public}"
+        if public in ts.__all__:
+            assert getattr(mod, public) is getattr(ts, public)
 
 
 def test_required_names_are_public():
