@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.stats import entropy as _entropy
 from sklearn.metrics import accuracy_score, f1_score
 
+from tfsnorkel.labelmodel.baselines import MajorityVoter
 from tfsnorkel.labels import ABSTAIN, check_label_matrix, probs_to_preds
 
 __all__ = [
@@ -335,13 +336,6 @@ def uncertain_examples(
 # --------------------------------------------------------------------------------------------
 
 
-def _majority_probs(L: np.ndarray, cardinality: int) -> np.ndarray:
-    """Vote shares per class; rows without votes get the uniform distribution."""
-    counts = _vote_counts(L, cardinality).astype(np.float64)
-    total = counts.sum(axis=1, keepdims=True)
-    return np.where(total > 0, counts / np.maximum(total, 1.0), 1.0 / cardinality)
-
-
 def _default_metrics(cardinality: int) -> dict[str, MetricFn]:
     if cardinality == 2:
 
@@ -395,7 +389,7 @@ class _Evaluator:
         if self.y_dev is None:
             return out
         if self.model_fn is None:
-            P = _majority_probs(L_dev, self.cardinality)
+            P = MajorityVoter(self.cardinality).predict_proba(L_dev)
         else:
             P = np.asarray(self.model_fn(L, L_dev), dtype=np.float64)
             if P.shape != (len(L_dev), self.cardinality) or not np.isfinite(P).all():
