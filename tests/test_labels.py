@@ -6,6 +6,7 @@ from hypothesis.extra import numpy as hnp
 
 from tfsnorkel.labels import (
     ABSTAIN,
+    check_gold_labels,
     check_label_matrix,
     filter_unlabeled,
     from_signed,
@@ -75,3 +76,16 @@ def test_filter_unlabeled_keeps_covered_rows():
     assert dfk["a"].tolist() == [2, 3]
     with pytest.raises(ValueError, match="rows"):
         filter_unlabeled(L, np.array([1]))
+
+
+def test_check_gold_labels():
+    assert check_gold_labels([[1.0], [0.0]], n=2, cardinality=2).tolist() == [1, 0]
+    assert check_gold_labels([-1, 2], allow_abstain=True).tolist() == [-1, 2]
+    with pytest.raises(ValueError, match=r"in \[0, 1\]. Received: y\[1\]=2"):
+        check_gold_labels([0, 2], cardinality=2)
+    with pytest.raises(ValueError, match=r">= 0. Received: y\[0\]=-1"):
+        check_gold_labels([-1, 0])
+    with pytest.raises(ValueError, match=r"one gold label per row \(3\)"):
+        check_gold_labels([0, 1], n=3)
+    with pytest.raises(TypeError, match="integers"):
+        check_gold_labels([0.5, 1.0])

@@ -12,7 +12,7 @@ import tfsnorkel as ts
 
 EXPECTED = {
     # conventions
-    "ABSTAIN", "check_label_matrix", "filter_unlabeled", "from_signed", "probs_to_preds", "to_signed",
+    "ABSTAIN", "check_gold_labels", "check_label_matrix", "filter_unlabeled", "from_signed", "probs_to_preds", "to_signed",
     # candidates and splits
     "CandidateSpec", "DataSplit", "EntityMatcher", "extract_pair_candidates", "row_candidates",
     "train_dev_test_split",

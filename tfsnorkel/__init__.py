@@ -78,6 +78,7 @@ from tfsnorkel.labelmodel import (
 )
 from tfsnorkel.labels import (
     ABSTAIN,
+    check_gold_labels,
     check_label_matrix,
     filter_unlabeled,
     from_signed,
@@ -108,6 +109,7 @@ __all__ = [
     "WeightedVoter",
     "apply_lfs",
     "candidates",
+    "check_gold_labels",
     "check_label_matrix",
     "classifier_lf",
     "classify",

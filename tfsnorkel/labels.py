@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "ABSTAIN",
+    "check_gold_labels",
     "check_label_matrix",
     "filter_unlabeled",
     "from_signed",
@@ -153,6 +154,54 @@ def check_label_matrix(
             f"votes must be ABSTAIN (-1) or a class index in {allowed}"
         )
     return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def check_gold_labels(
+    y: np.ndarray | Sequence[int],
+    n: int | None = None,
+    cardinality: int | None = None,
+    *,
+    allow_abstain: bool = False,
+) -> np.ndarray:
+    """Validates gold labels and returns them as a 1-D ``int64`` array.
+
+    Args:
+        y: ``[N]`` (or ``[N, 1]``) class indices; integral floats are accepted.
+        n: expected number of rows. Defaults to `None` (any).
+        cardinality: when given, labels must be in ``[0, cardinality - 1]``. Defaults to `None`.
+        allow_abstain: also accept ``ABSTAIN`` (-1), e.g. unlabeled dev rows. Defaults to `False`.
+
+    Returns:
+        The labels as ``int64 [N]``.
+
+    Raises:
+        ValueError: wrong shape or length, or a label out of range (the message names the row).
+        TypeError: non-integer labels.
+
+    Example:
+        >>> check_gold_labels([0.0, 1.0], n=2, cardinality=2).tolist()
+        [0, 1]
+    """
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"gold labels must be 1-D [N]. Received shape: {arr.shape}")
+    if n is not None and len(arr) != n:
+        raise ValueError(
+            f"y must hold one gold label per row ({n}). Received shape: {arr.shape}"
+        )
+    _check_integral(arr, "gold labels")
+    arr = arr.astype(np.int64)
+    lo = ABSTAIN if allow_abstain else 0
+    bad = arr < lo
+    if cardinality is not None:
+        bad |= arr > cardinality - 1
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        allowed = f">= {lo}" if cardinality is None else f"in [{lo}, {cardinality - 1}]"
+        raise ValueError(f"gold labels must be {allowed}. Received: y[{row}]={int(arr[row])}")
+    return arr
 
 
 def probs_to_preds(

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from tfsnorkel.labels import ABSTAIN, TieBreak, check_label_matrix, probs_to_preds
+from tfsnorkel.labels import ABSTAIN, TieBreak, check_gold_labels, check_label_matrix, probs_to_preds
 
 __all__ = [
     "METRICS",
@@ -57,18 +57,6 @@ METRICS: tuple[str, ...] = (
 _BINARY_ONLY = ("f1", "precision", "recall")
 
 
-def _as_gold(y_true: Any) -> np.ndarray:
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"gold labels must be 1-D [N]. Received shape: {y.shape}")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
-            y = y.astype(np.int64)
-        else:
-            raise TypeError(f"gold labels must be integer class indices. Received dtype: {y.dtype}")
-    return y.astype(np.int64)
-
-
 def _resolve(
     y_true: Any,
     y_pred: Any,
@@ -77,7 +65,7 @@ def _resolve(
     seed: int | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
     """Returns gold, hard predictions (may hold ABSTAIN), probabilities or None, cardinality."""
-    y = _as_gold(y_true)
+    y = check_gold_labels(y_true, allow_abstain=True)
     arr = np.asarray(y_pred)
     probs = None
     if arr.ndim == 2:
@@ -94,7 +82,7 @@ def _resolve(
                 f"Received shape: {probs.shape}"
             )
     elif arr.ndim == 1:
-        preds = _as_gold(arr) if arr.size else arr.astype(np.int64)
+        preds = check_gold_labels(arr, allow_abstain=True)
         seen = max(int(y.max(initial=1)), int(preds.max(initial=1))) + 1
         c = cardinality if cardinality is not None else max(2, seen)
     else:
@@ -371,7 +359,7 @@ def lf_report(
         >>> lf_report(L, [1, 0, 0], names=["a", "b"])["accuracy"].tolist()
         [0.5, 1.0]
     """
-    gold = _as_gold(y)
+    gold = check_gold_labels(y, allow_abstain=True)
     c = cardinality
     if c is None:
         arr = np.asarray(L)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfsnorkel.labels import ABSTAIN, check_label_matrix, probs_to_preds
+from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix, probs_to_preds
 
 __all__ = [
     "confidence_weights",
@@ -430,17 +430,6 @@ def gold_dataset(
         >>> next(iter(dev))[1].numpy().tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
-    gold = np.asarray(y)
-    if gold.ndim != 1 or gold.dtype.kind not in "iu":
-        raise ValueError(
-            f"gold labels must be 1-D integer class indices. Received: shape={gold.shape}, "
-            f"dtype={gold.dtype}"
-        )
-    bad = (gold < 0) | (gold >= cardinality)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"gold labels must be in [0, {cardinality - 1}]. Received: y[{row}]={int(gold[row])}"
-        )
+    gold = check_gold_labels(y, cardinality=cardinality)
     onehot = np.eye(cardinality, dtype=np.float32)[gold]
     return soft_label_dataset(features, onehot, batch_size=batch_size, shuffle=False)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tfsnorkel.labels import ABSTAIN, check_label_matrix
+from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix
 
 __all__ = [
     "get_label_buckets",
@@ -99,20 +99,6 @@ def _lf_names(lfs_or_names: Any, m: int) -> list[str] | None:
     return names
 
 
-def _gold(y: Any, n: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"y must hold one gold label per row ({n}). Received shape: {y.shape}")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
-            y = y.astype(np.int64)
-        else:
-            raise TypeError(f"y must hold integer labels. Received dtype: {y.dtype}")
-    return y
-
-
 def lf_summary(
     L: np.ndarray,
     lfs_or_names: Any = None,
@@ -152,7 +138,7 @@ def lf_summary(
     d["Overlaps"] = (votes & _overlapped(L)[:, None]).sum(axis=0) / denom
     d["Conflicts"] = (votes & _conflicted(L)[:, None]).sum(axis=0) / denom
     if y is not None:
-        y = _gold(y, n)
+        y = check_gold_labels(y, n, allow_abstain=True)
         yy = y[:, None]
         scored = votes & (yy != ABSTAIN)
         d["Correct"] = (scored & (L == yy)).sum(axis=0)
@@ -190,7 +176,7 @@ def get_label_buckets(*arrays: np.ndarray | Sequence[int]) -> dict[tuple[int, ..
             arr = arr[:, 0]
         if arr.ndim != 1:
             raise ValueError(f"array {i} must be 1-D. Received shape: {arr.shape}")
-        flat.append(_gold(arr, len(arr)))
+        flat.append(check_gold_labels(arr, allow_abstain=True))
     lengths = {len(a) for a in flat}
     if len(lengths) != 1:
         raise ValueError(
