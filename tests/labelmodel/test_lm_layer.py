@@ -197,3 +197,93 @@ def test_tables_and_predict(fitted, data):
     assert fitted.class_balance_.sum() == pytest.approx(1.0)
     preds = fitted.predict(data.L, tie_break="abstain")
     assert preds.dtype == np.int32 and preds.shape == (len(data.L),)
+
+
+# ---------------------------------------------------------------- class-conditional abstains
+def _unipolar(n=20_000, seed=0):
+    """Binary unipolar LFs in the detector form: LF j fires with alpha_j if y = k_j, beta_j else."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    classes = np.array([1, 1, 1, 0, 0, 0])
+    alpha = np.array([0.5, 0.3, 0.4, 0.6, 0.35, 0.45])
+    beta = np.array([0.05, 0.02, 0.08, 0.05, 0.1, 0.03])
+    rate = np.where(y[:, None] == classes[None, :], alpha[None, :], beta[None, :])
+    L = np.where(rng.random((n, 6)) < rate, classes[None, :], -1).astype(np.int32)
+    return L, y, classes, alpha, beta
+
+
+def test_abstain_model_config_round_trip_and_configs_saved_before_it_load():
+    L, _, _, _, _ = _unipolar(4000)
+    lm = LabelModel(2, abstain_model="class_conditional", dependencies=None).fit(L)
+    config = lm.get_config()
+    assert config["abstain_model"] == "class_conditional"
+    assert LabelModel.from_config(config).get_config() == config
+    old = {k: v for k, v in config.items() if k != "abstain_model"}  # a file from before
+    clone = LabelModel.from_config(old)
+    assert clone.abstain_model == "auto"
+    clone.set_weights(lm.get_weights())
+    np.testing.assert_array_equal(clone.predict_proba(L[:200]), lm.predict_proba(L[:200]))
+    with pytest.raises(ValueError, match="Received: abstain_model='dawid'"):
+        LabelModel(2, abstain_model="dawid")
+
+
+def test_class_conditional_detectors_abstains_are_evidence_and_better_than_random():
+    L, y, classes, alpha, beta = _unipolar()
+    lm = LabelModel(2, dependencies=None).fit(L)  # auto: class-conditional for 2 classes
+    one_coin = LabelModel(2, dependencies=None, abstain_model="independent").fit(L)
+    t = np.exp(lm.lf_log_probs.numpy().astype(np.float64))  # [m, C, C + 1]
+    fire = t[np.arange(6), :, classes + 1]  # [m, C]: P(fire | y)
+    # The detector form is recovered: P(fire | y = k_j) and P(fire | y != k_j).
+    np.testing.assert_allclose(fire[np.arange(6), classes], alpha, atol=0.03)
+    np.testing.assert_allclose(fire[np.arange(6), 1 - classes], beta, atol=0.03)
+    # Balance: the mean posterior of rows with a vote, 0.57 (truth 0.6).
+    np.testing.assert_allclose(lm.class_balance_.to_numpy(), [0.6, 0.4], atol=0.05)
+    # An abstain moves the posterior (one-coin: it does not).
+    row = np.full((1, 6), -1, np.int32)
+    row_spam = row.copy()
+    row_spam[0, 0] = 1
+    p_lm = lm.predict_proba(np.vstack([row, row_spam]))
+    p_one = one_coin.predict_proba(np.vstack([row, row_spam]))
+    np.testing.assert_allclose(p_one[0], one_coin.class_balance_.to_numpy(), atol=1e-5)
+    assert abs(p_lm[0, 1] - lm.class_balance_[1]) > 0.05
+    # It reaches the Bayes oracle (true detector rates and balance); the one-coin model,
+    # which reads no evidence in abstains, falls short of it.
+    log_lik = np.stack(
+        [
+            np.where(L >= 0, np.log(r), np.log(1 - r)).sum(1)
+            for r in (np.where(classes == k, alpha, beta) for k in range(2))
+        ],
+        axis=1,
+    )
+    oracle = ((log_lik + np.log([0.6, 0.4])).argmax(1) == y).mean()
+    acc = (lm.predict(L) == y).mean()
+    assert acc >= oracle - 0.01 and acc > (one_coin.predict(L) == y).mean()
+
+
+def test_class_conditional_tables_respect_the_floor_and_unseen_votes_stay_finite():
+    rng = np.random.default_rng(1)
+    L = np.full((3000, 4), -1, np.int32)
+    L[rng.random(3000) < 0.3, 0] = 1
+    L[rng.random(3000) < 0.3, 1] = 0
+    L[rng.random(3000) < 0.2, 2] = 1  # independent of the others: no signal
+    # column 3: zero coverage
+    lm = LabelModel(2, abstain_model="class_conditional", dependencies=None).fit(L)
+    t = np.exp(lm.lf_log_probs.numpy().astype(np.float64))
+    lam = 0.55 / 0.45  # P(y = v | vote v) >= min_accuracy = 0.55 under a uniform balance
+    for v in range(2):
+        assert (t[:, 1 - v, v + 1] <= t[:, v, v + 1] / lam + 1e-6).all()
+    # a vote never seen in training (column 0 voting 0, column 3 voting) stays finite
+    P = lm.predict_proba(np.array([[0, -1, -1, 1], [-1, -1, -1, -1]], np.int32))
+    assert np.isfinite(P).all()
+    np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5)
+    assert lm.lf_table().loc[3, "propensity"] < 1e-3
+
+
+def test_class_conditional_with_a_dependency_group_saves_and_loads(tmp_path):
+    d = synthetic_label_matrix(20_000, 2, 5, copies={0: 2}, class_balance=[0.7, 0.3], seed=4)
+    lm = LabelModel(2).fit(d.L)
+    assert lm.abstain_model == "auto" and lm.dependencies_ == [[0, 5, 6]]
+    np.testing.assert_allclose(lm.class_balance_.to_numpy(), [0.7, 0.3], atol=0.03)
+    lm.save(tmp_path / "cc.keras")
+    loaded = LabelModel.load(tmp_path / "cc.keras")
+    np.testing.assert_array_equal(loaded.predict_proba(d.L), lm.predict_proba(d.L))

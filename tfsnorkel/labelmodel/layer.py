@@ -269,31 +269,31 @@ class _EM:
         return out
 
     def run(self, log_prior: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
-        """EM from posterior ``q``; returns singleton log-tables, group tables, posterior, iterations."""
+        """EM from posterior ``q``; returns LF log-tables, group tables, posterior, iterations."""
         prev = -np.inf
-        acc, tables = self.m_step(q)
+        lt, tables = self.m_step(q)
         it = 0
         for it in range(1, max_iter + 1):
-            logits = self.logits(log_prior, acc, tables)
+            logits = self.logits(log_prior, lt, tables)
             mx = logits.max(1, keepdims=True)
             ll = float(
                 (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
             )
             q = self.clamp(_softmax(logits))
-            acc, tables = self.m_step(q)
+            lt, tables = self.m_step(q)
             if abs(ll - prev) < tol:
                 break
             prev = ll
-        return acc, tables, q, it
+        return lt, tables, q, it
 
-    def posterior_tables(self, log_prior, acc, tables) -> tuple[np.ndarray, np.ndarray]:
+    def posterior_tables(self, log_prior, lt, tables) -> tuple[np.ndarray, np.ndarray]:
         """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
 
         ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
         conditionally independent model that reproduce every LF's vote marginals exactly,
         which is what structure learning compares pairwise joints against.
         """
-        r = _softmax(self.logits(log_prior, acc, tables)) * self.n[:, None]
+        r = _softmax(self.logits(log_prior, lt, tables)) * self.n[:, None]
         votes = vote_matrix(self.rows, self.c) if self.groups else self.votes
         cnt = np.empty((self.m, self.c + 1, self.c))
         cnt[:, 1:, :] = np.asarray(votes.T @ r).reshape(self.m, self.c, self.c)
@@ -301,9 +301,9 @@ class _EM:
         cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
         return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
 
-    def prior_mle(self, acc, tables, max_iter: int = 500) -> np.ndarray:
+    def prior_mle(self, lt, tables, max_iter: int = 500) -> np.ndarray:
         """Class balance maximizing the likelihood with LF parameters fixed (concave in it)."""
-        base = self.logits(np.zeros(self.c), acc, tables)
+        base = self.logits(np.zeros(self.c), lt, tables)
         pi = np.full(self.c, 1.0 / self.c)
         for _ in range(max_iter):
             q = self.clamp(_softmax(base + np.log(np.maximum(pi, 1e-300))))
@@ -695,9 +695,9 @@ class LabelModel(keras.layers.Layer):
         unipolar = bool(np.all(voted_classes <= 1))
 
         def run(groups: list[list[int]]):
-            """Returns (em, acc, tables, class balance, prior for rows with votes)."""
+            """Returns (em, lt, tables, class balance, prior for rows with votes)."""
             em = _EM(rows, counts, c, groups, self.accuracy_prior, min_acc, 0.5, labels)
-            acc0, tables0, q0, _ = em.run(
+            lt0, tables0, q0, _ = em.run(
                 np.log(uniform), em.init_posterior(), self.max_iter, self.tol
             )
             if abstain == "class_conditional":
@@ -705,7 +705,7 @@ class LabelModel(keras.layers.Layer):
                 # in which each group counts once would do; a plain majority vote locks onto
                 # copies, DESIGN.md), under the same uniform reference balance.
                 em.abstain = abstain
-                acc0, tables0, q0, _ = em.run(np.log(uniform), q0, self.max_iter, self.tol)
+                lt0, tables0, q0, _ = em.run(np.log(uniform), q0, self.max_iter, self.tol)
             # Alternate: class balance by maximum likelihood with LF parameters fixed (concave),
             # then LF parameters under that balance, until the balance settles.
             if abstain == "class_conditional" and unipolar:
@@ -716,18 +716,18 @@ class LabelModel(keras.layers.Layer):
                 # truth 0.87 / 0.13). The balance is instead estimated once from the fit under
                 # the uniform reference (mean posterior of the rows with a vote), or given;
                 # the LF tables are then refitted under it, one joint model for every row.
-                pi = pi_fixed if pi_fixed is not None else _covered_balance(em, acc0, tables0)
-                acc, tables, q, _ = em.run(np.log(pi), q0, self.max_iter, self.tol)
-                return em, acc, tables, pi, pi
-            acc, tables, q, pi, joint = acc0, tables0, q0, uniform, True
+                pi = pi_fixed if pi_fixed is not None else _covered_balance(em, lt0, tables0)
+                lt, tables, q, _ = em.run(np.log(pi), q0, self.max_iter, self.tol)
+                return em, lt, tables, pi, pi
+            lt, tables, q, pi, joint = lt0, tables0, q0, uniform, True
             for _ in range(self.balance_rounds):
-                new = em.prior_mle(acc, tables)
+                new = em.prior_mle(lt, tables)
                 if new.min() < 0.1 / c:
                     joint = False
                     break
                 done = np.abs(new - pi).max() < 1e-4
                 pi = new
-                acc, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
+                lt, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
                 if done:
                     break
             if joint:
@@ -735,14 +735,14 @@ class LabelModel(keras.layers.Layer):
                 # of every row.
                 if pi_fixed is not None:
                     pi = pi_fixed
-                    acc, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
-                return em, acc, tables, pi, pi
+                    lt, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
+                return em, lt, tables, pi, pi
             # The balance ran towards a degenerate value: typical of unipolar LFs (each votes one
             # class), whose accuracies then absorb the base rate. Keep the LF parameters fitted
             # under a uniform reference balance (their accuracies are then P(y = vote | vote)),
             # and apply the class balance only where there is no vote.
-            pi = pi_fixed if pi_fixed is not None else _covered_balance(em, acc0, tables0)
-            return em, acc0, tables0, pi, uniform
+            pi = pi_fixed if pi_fixed is not None else _covered_balance(em, lt0, tables0)
+            return em, lt0, tables0, pi, uniform
 
         if isinstance(self.dependencies, list):
             seen: set[int] = set()
@@ -765,9 +765,9 @@ class LabelModel(keras.layers.Layer):
             groups = [g for g in self.dependencies if len(g) > 1]
         else:
             groups = []
-        em, acc, tables, pi, vote_prior = run(groups)
+        em, lt, tables, pi, vote_prior = run(groups)
         if self.dependencies == "auto":
-            post_pi, post_tables = em.posterior_tables(np.log(vote_prior), acc, tables)
+            post_pi, post_tables = em.posterior_tables(np.log(vote_prior), lt, tables)
             s_rows, s_counts = stats.rows, stats.counts
             if len(s_rows) > _STRUCTURE_ROWS:
                 # Pair statistics from a weighted subsample of rows: sampling noise in the
@@ -781,9 +781,9 @@ class LabelModel(keras.layers.Layer):
             scores = pair_scores(s_rows, s_counts, c, post_pi, post_tables)
             groups = merge_groups(scores, self.structure_threshold, self.max_group_size)
             if groups:
-                em, acc, tables, pi, vote_prior = run(groups)
+                em, lt, tables, pi, vote_prior = run(groups)
         self._vote_prior = np.asarray(vote_prior, float)
-        self._set_params(em, acc, tables, pi, groups)
+        self._set_params(em, lt, tables, pi, groups)
         self._commit(m)
         return self
 
