@@ -8,9 +8,12 @@ Sections (each case runs in a fresh subprocess so that peak memory is its own):
 
 1. WRENCH youtube / sms / trec: fit on train without gold labels, score on test: accuracy,
    class-1 F1 on rows at least one LF covers, class-1 F1 on all rows.
-2. Synthetic fits: 1M x 10 binary, 100k x 100 binary, 100k x 50 LFs with 20 classes: fit time
+2. youtube's 7 rule LFs: soft labels from each method train the same text classifier
+   (``NoiseAwareLoss``, early stopping on the gold dev set); its test accuracy, and the soft
+   labels' Brier score on the covered train rows.
+3. Synthetic fits: 1M x 10 binary, 100k x 100 binary, 100k x 50 LFs with 20 classes: fit time
    and peak resident memory added by the fit (VmHWM after resetting it, minus RSS before).
-3. Streaming: a ``tf.data`` pipeline that generates label-matrix batches in TensorFlow, fed to
+4. Streaming: a ``tf.data`` pipeline that generates label-matrix batches in TensorFlow, fed to
    ``LabelModel.fit(dataset)``; resident memory sampled while it runs, to show it stays flat.
 
 Options: ``--stream-rows`` (default 50M), ``--skip-stream``, ``--only`` (section name).
@@ -53,18 +56,19 @@ def _reset_peak() -> None:
 
 
 def _fit(method: str, L: np.ndarray, cardinality: int):
-    """Fits one method; returns a function L -> predictions."""
-    if method == "tfsnorkel":
+    """Fits one method; returns functions L -> predictions and L -> probabilities."""
+    if method.startswith("tfsnorkel"):
         from tfsnorkel.labelmodel import LabelModel
 
-        lm = LabelModel(cardinality).fit(L)
-        return lambda X: lm.predict(X, tie_break="random")
+        abstain = "independent" if method == "tfsnorkel one-coin" else "auto"
+        lm = LabelModel(cardinality, abstain_model=abstain).fit(L)
+        return (lambda X: lm.predict(X, tie_break="random")), lm.predict_proba
     if method == "snorkel":
         from snorkel.labeling.model import LabelModel as SnorkelLabelModel
 
         lm = SnorkelLabelModel(cardinality=cardinality, verbose=False)
         lm.fit(L, progress_bar=False, seed=123)
-        return lambda X: lm.predict(X, tie_break_policy="random")
+        return (lambda X: lm.predict(X, tie_break_policy="random")), lm.predict_proba
     raise ValueError(method)
 
 
@@ -80,10 +84,13 @@ def case_wrench(name: str, method: str) -> dict:
     covered = (d.test.L >= 0).any(1)
     t = time.perf_counter()
     if method == "majority vote":
+        from tfsnorkel.labelmodel import MajorityVoter
+
         preds = [majority_vote(d.test.L, c, tie_break="random", seed=s) for s in range(50)]
         fit_s = 0.0
+        proba = MajorityVoter(c).predict_proba
     else:
-        predict = _fit(method, d.train.L, c)
+        predict, proba = _fit(method, d.train.L, c)
         fit_s = time.perf_counter() - t
         preds = [predict(d.test.L)]
     acc = float(np.mean([(p == y).mean() for p in preds]))
@@ -91,6 +98,9 @@ def case_wrench(name: str, method: str) -> dict:
     if c == 2:
         out["f1_covered"] = float(np.mean([f1_score(y[covered], p[covered]) for p in preds]))
         out["f1_all"] = float(np.mean([f1_score(y, p) for p in preds]))
+        # Calibration of the soft labels a classifier trains on: mean P(class 1) on train.
+        out["train_p1"] = float(np.asarray(proba(d.train.L))[:, 1].mean())
+        out["train_y1"] = float(d.train.y.mean())
     return out
 
 
@@ -102,7 +112,7 @@ def case_synthetic(label: str, method: str) -> dict:
     before = _rss_kb()
     _reset_peak()
     t = time.perf_counter()
-    predict = _fit(method, d.L, c)
+    predict, _ = _fit(method, d.L, c)
     fit_s = time.perf_counter() - t
     peak_mb = (_rss_kb("VmHWM") - before) / 1024
     sample = slice(0, 100_000)
@@ -122,7 +132,9 @@ def case_em_vs_gradient() -> dict:
     d = synthetic_label_matrix(1_000_000, 2, 10, seed=0)
     stats = LabelStats.from_matrix(d.L, 2)
     t = time.perf_counter()
-    em = LabelModel(2, dependencies=None, class_balance=[0.5, 0.5]).fit(stats)
+    em = LabelModel(
+        2, dependencies=None, class_balance=[0.5, 0.5], abstain_model="independent"
+    ).fit(stats)
     em_s = time.perf_counter() - t
     em_acc = em.lf_table()["accuracy"].to_numpy()
 
@@ -167,6 +179,43 @@ def case_em_vs_gradient() -> dict:
         "gradient_steps": steps,
         "max_abs_accuracy_difference": float(np.abs(grad_acc - em_acc).max()),
         "em_max_accuracy_error": float(np.abs(em_acc - d.accuracies).max()),
+    }
+
+
+def case_classifier(source: str) -> dict:
+    """youtube, 7 rule LFs: a text classifier trained on one source's soft labels (train split)."""
+    import keras
+    from sklearn.metrics import brier_score_loss
+
+    import tfsnorkel as ts
+    from tfsnorkel.datasets import load_wrench
+
+    d = load_wrench("youtube")
+    L, y = d.train.L[:, :7], d.train.y
+    if source == "majority vote":
+        P = ts.MajorityVoter(2).predict_proba(L)
+    else:
+        abstain = "independent" if source == "tfsnorkel one-coin" else "auto"
+        P = ts.LabelModel(2, abstain_model=abstain).fit(L).predict_proba(L)
+    covered = (L >= 0).any(1)
+    keras.utils.set_random_seed(0)
+    clf = ts.text_classifier(2, adapt_data=d.train.frame["text"], max_tokens=None)
+    clf.compile(optimizer=keras.optimizers.Adam(1e-2), loss=ts.NoiseAwareLoss())
+    clf.fit(
+        ts.soft_label_dataset(d.train.frame["text"], P, L, batch_size=64, seed=0),
+        validation_data=ts.gold_dataset(d.valid.frame["text"], d.valid.y, 2),
+        epochs=40,
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+        ],
+    )
+    probs = ts.predict_proba(clf, d.test.frame["text"])
+    return {
+        "covered_brier": float(brier_score_loss(y[covered], P[covered, 1])),
+        "covered_argmax_acc": float((P[covered].argmax(1) == y[covered]).mean()),
+        "train_p1": float(P[:, 1].mean()),
+        "clf_test_acc": float((probs.argmax(1) == d.test.y).mean()),
     }
 
 
@@ -243,7 +292,7 @@ def main() -> None:
     parser.add_argument("--case", nargs="*")
     parser.add_argument("--stream-rows", type=int, default=50_000_000)
     parser.add_argument("--skip-stream", action="store_true")
-    parser.add_argument("--only", choices=["wrench", "synthetic", "em", "stream"])
+    parser.add_argument("--only", choices=["wrench", "classifier", "synthetic", "em", "stream"])
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.case:
@@ -254,6 +303,8 @@ def main() -> None:
             out = case_synthetic(*rest)
         elif kind == "em_vs_gradient":
             out = case_em_vs_gradient()
+        elif kind == "classifier":
+            out = case_classifier(*rest)
         else:
             out = case_stream(int(rest[0]))
         print(json.dumps(out))
@@ -266,24 +317,45 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     methods = ("tfsnorkel", "snorkel", "majority vote")
+    wrench_methods = ("tfsnorkel", "tfsnorkel one-coin", "snorkel", "majority vote")
     if args.only in (None, "wrench"):
         print("\n## WRENCH test sets (fit on train, no gold labels)\n")
         print(
-            "| set | method | accuracy | class-1 F1 (covered rows) | class-1 F1 (all rows) | fit s |"
+            "| set | method | accuracy | class-1 F1 (covered rows) | class-1 F1 (all rows) "
+            "| mean train P(class 1) (truth) | fit s |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for name in WRENCH:
-            for method in methods:
+            for method in wrench_methods:
                 r = _run_sub("wrench", name, method)
                 if "error" in r:
-                    print(f"| {name} | {method} | error: {r['error']} | | | |")
+                    print(f"| {name} | {method} | error: {r['error']} | | | | |")
                     continue
                 f1c = f"{r['f1_covered']:.3f}" if "f1_covered" in r else "-"
                 f1a = f"{r['f1_all']:.3f}" if "f1_all" in r else "-"
+                p1 = f"{r['train_p1']:.3f} ({r['train_y1']:.3f})" if "train_p1" in r else "-"
                 print(
-                    f"| {name} | {method} | {r['acc']:.3f} | {f1c} | {f1a} | {r['fit_s']:.2f} |",
+                    f"| {name} | {method} | {r['acc']:.3f} | {f1c} | {f1a} | {p1} "
+                    f"| {r['fit_s']:.2f} |",
                     flush=True,
                 )
+    if args.only in (None, "classifier"):
+        print("\n## youtube (7 rule LFs): soft labels on train -> text classifier on test\n")
+        print(
+            "| soft labels from | Brier on covered train rows | argmax accuracy there "
+            "| mean train P(spam) (truth 0.524) | classifier test accuracy |"
+        )
+        print("|---|---|---|---|---|")
+        for source in ("tfsnorkel", "tfsnorkel one-coin", "majority vote"):
+            r = _run_sub("classifier", source)
+            if "error" in r:
+                print(f"| {source} | error: {r['error']} | | | |")
+                continue
+            print(
+                f"| {source} | {r['covered_brier']:.3f} | {r['covered_argmax_acc']:.3f} "
+                f"| {r['train_p1']:.3f} | {r['clf_test_acc']:.3f} |",
+                flush=True,
+            )
     if args.only in (None, "synthetic"):
         print("\n## Synthetic fits (one fresh process per cell)\n")
         print("| matrix | method | fit s | peak MB added by fit | accuracy | Bayes oracle |")
