@@ -35,6 +35,15 @@ def execute(name: str, tmp_path: Path, **env: str):
 
 @pytest.mark.data
 @pytest.mark.slow
+def test_spam_tutorial_notebook_runs(data_dir, tmp_path):
+    nb = execute("spam_tutorial.ipynb", tmp_path)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "identical to the shipped weak labels on the tutorial columns: True" in text
+
+
+@pytest.mark.data
+@pytest.mark.slow
 def test_complaints_notebook_label_model_beats_majority_vote(cfpb_csv, tmp_path):
     results_path = tmp_path / "results.json"
     execute("complaints.ipynb", tmp_path, TFSNORKEL_NOTEBOOK_RESULTS=str(results_path))

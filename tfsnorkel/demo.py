@@ -66,7 +66,7 @@ def run_demo(
          f"classes {ds.label_names}", verbose)
 
     _say("[2/6] applying the compiled spam LFs (one tf.function)", verbose)
-    lfset = ts.LFSet(ts.spam_lfs(), cardinality=ds.cardinality)
+    lfset = ts.LFSet(ts.spam_lfs(extended=True), cardinality=ds.cardinality)
     L_train = lfset.apply(train.frame, progress=verbose)
     L_valid = lfset.apply(valid.frame, progress=False)
     L_test = lfset.apply(test.frame, progress=False)
