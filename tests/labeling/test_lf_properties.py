@@ -167,8 +167,11 @@ def test_column_lf_matches_python(answers, grades):
 
 
 @SETTINGS
-@given(st.lists(st.floats(0, 1, width=32), min_size=1, max_size=30),
-       st.floats(0, 1, width=32), st.floats(0, 1, width=32))
+# subnormal probabilities excluded: TF's CPU kernels flush them to zero (documented in builtin.py,
+# tested in test_threshold_flushes_subnormals_to_zero_unlike_python)
+@given(st.lists(st.floats(0, 1, width=32, allow_subnormal=False), min_size=1, max_size=30),
+       st.floats(0, 1, width=32, allow_subnormal=False),
+       st.floats(0, 1, width=32, allow_subnormal=False))
 def test_classifier_lf_thresholds_match_python(probs, a, b):
     low, high = min(a, b), max(a, b)
     lf = classifier_lf(lambda p: p, {"p": "float32"}, low=low, high=high, name="clf")
