@@ -178,6 +178,17 @@ def test_sms_test_gap_is_two_tie_rows_of_weak_labels_shuffled_against_their_text
     assert np.flatnonzero(covered & (mv_abstain == -1)).tolist() == [106, 315]
     sup = LabelModel(2).fit(sms.train.L, L_dev=sms.train.L, y_dev=sms.train.y)
     assert np.flatnonzero(covered & (sup.predict(test.L) != pred)).tolist() == [106]
+    # The only clean evidence on these two vote rows points the other way. Each occurs exactly
+    # once in train (where votes and texts agree) with the opposite gold label: row 106's
+    # (LF 1 spam, LF 20 ham) is spam there and ham in test, row 315's (LF 1 spam, LF 11 ham)
+    # is ham there and spam in test. Any rule that follows train on both scores 0.136 here;
+    # reaching MV's 0.159 takes calling 315 spam against its train twin.
+    for row in (106, 315):
+        same = (sms.train.L == test.L[row]).all(1)
+        assert same.sum() == 1 and sms.train.y[same][0] == 1 - test.y[row]
+    follow_train = pred.copy()
+    follow_train[106], follow_train[315] = 1, 0
+    assert f1_score(test.y[covered], follow_train[covered]) == pytest.approx(0.136, abs=5e-4)
     # Rows whose only votes are the ham LF 11 (the word "i") and one spam LF are 3 of 6 spam on
     # train: a coin toss, which the model calls ham (P(spam) < 0.15).
     L, y = sms.train.L, sms.train.y
