@@ -28,9 +28,10 @@ EXPECTED = {
     "LabelModel", "LabelModelLoadError", "LabelStats", "MajorityVoter", "SyntheticLabels",
     "WeightedVoter", "learn_structure", "majority_vote", "synthetic_label_matrix", "weighted_vote",
     # stage 3: classifier
-    "NoiseAwareLoss", "SoftLabels", "confidence_weights", "expand_soft_labels", "gold_dataset",
-    "logits_to_probs", "noise_aware_loss", "predict_proba", "read_soft_labels", "soft_label_dataset",
-    "stream_soft_labels", "tabular_classifier", "text_classifier", "write_soft_labels",
+    "NoiseAwareLoss", "SoftLabels", "confidence_weights", "expand_soft_labels", "fit_text_classifier",
+    "gold_dataset", "logits_to_probs", "noise_aware_loss", "predict_proba", "read_soft_labels",
+    "soft_label_dataset", "stream_soft_labels", "tabular_classifier", "text_classifier",
+    "write_soft_labels",
     # metrics and export
     "METRICS", "confusion_matrix", "evaluate", "lf_report", "metric_score", "export_pipeline",
     "find_pyfunc_ops",
