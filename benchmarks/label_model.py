@@ -184,7 +184,6 @@ def case_em_vs_gradient() -> dict:
 
 def case_classifier(source: str) -> dict:
     """youtube, 7 rule LFs: a text classifier trained on one source's soft labels (train split)."""
-    import keras
     from sklearn.metrics import brier_score_loss
 
     import tfsnorkel as ts
@@ -198,18 +197,8 @@ def case_classifier(source: str) -> dict:
         abstain = "independent" if source == "tfsnorkel one-coin" else "auto"
         P = ts.LabelModel(2, abstain_model=abstain).fit(L).predict_proba(L)
     covered = (L >= 0).any(1)
-    keras.utils.set_random_seed(0)
-    clf = ts.text_classifier(2, adapt_data=d.train.frame["text"], max_tokens=None)
-    clf.compile(optimizer=keras.optimizers.Adam(1e-2), loss=ts.NoiseAwareLoss())
-    clf.fit(
-        ts.soft_label_dataset(d.train.frame["text"], P, L, batch_size=64, seed=0),
-        validation_data=ts.gold_dataset(d.valid.frame["text"], d.valid.y, 2),
-        epochs=40,
-        verbose=0,
-        callbacks=[
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
-        ],
-    )
+    clf = ts.fit_text_classifier(d.train.frame["text"], P, L, dev_texts=d.valid.frame["text"],
+                                 dev_y=d.valid.y, max_tokens=None)
     probs = ts.predict_proba(clf, d.test.frame["text"])
     return {
         "covered_brier": float(brier_score_loss(y[covered], P[covered, 1])),
