@@ -11,10 +11,10 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def readme_snippet() -> str:
+def readme_snippet(section: str = "## The pipeline in one screen") -> str:
     text = README.read_text()
-    section = text[text.index("## The pipeline in one screen"):]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    rest = text[text.index(section):]
+    return re.search(r"```python\n(.*?)```", rest, re.S).group(1)
 
 
 @pytest.mark.data
@@ -38,3 +38,10 @@ def test_readme_pipeline_runs_as_written(data_dir, tmp_path, monkeypatch):
     with_py = ts.LFSet([*lfs.lfs, scope["many_exclamations"]], cardinality=2)
     with pytest.raises(ValueError, match="many_exclamations"):
         ts.export_pipeline(tmp_path / "refused", lfset=with_py)
+    # The classifier section's one-call snippet runs on the same names and beats the LF model.
+    exec(compile(readme_snippet("## The classifier"), str(README), "exec"), scope)
+    yt = scope["yt"]
+    clf_acc = ts.metric_score(yt.test.y, ts.predict_proba(scope["clf"], yt.test.frame["text"]))
+    lm_acc = ts.metric_score(yt.test.y, scope["lm"].predict_proba(lfs.apply(yt.test.frame)))
+    # Measured: classifier 0.920, label model 0.824 on these 5 LFs (gold test split).
+    assert clf_acc >= max(lm_acc, 0.9)

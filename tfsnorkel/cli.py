@@ -6,7 +6,8 @@ Commands (each has ``--help``):
 - ``tfsnorkel apply``: apply the LFs of a Python file to CSV/Parquet/JSONL data -> label matrix (.npy).
 - ``tfsnorkel analyze``: LF summary (coverage, overlaps, conflicts; accuracy with a gold column).
 - ``tfsnorkel fit``: fit the label model on a label matrix -> model (.keras) and soft labels (.npy).
-- ``tfsnorkel train``: train the noise-aware text classifier on soft labels -> model (.keras).
+- ``tfsnorkel train``: train the noise-aware text classifier on soft labels (early stopping on a gold
+  dev set when given) -> model (.keras).
 - ``tfsnorkel export``: one SavedModel from any of LF file, label model and classifier.
 
 Errors a shell user can act on (a missing file, a missing column, an LF file that fails to import)
@@ -201,14 +202,32 @@ def cmd_train(args) -> int:
     P = _load_npy(args.soft_labels, "soft labels")
     L = _load_npy(args.label_matrix, "label matrix") if args.label_matrix else None
     texts = df[args.text_column].fillna("").astype(str).to_numpy()
+    dev_texts = dev_y = None
+    if (args.dev_input is None) != (args.dev_gold_column is None):
+        raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
+    if args.label_type == "auto" and args.dev_input is None:
+        raise CLIError("--label-type auto picks soft or hard labels on a gold dev set: "
+                       "give --dev-input and --dev-gold-column")
+    if args.dev_input:
+        dev = read_table(args.dev_input)
+        _require_columns(dev, [args.text_column, args.dev_gold_column], args.dev_input)
+        dev_texts = dev[args.text_column].fillna("").astype(str).to_numpy()
+        dev_y = dev[args.dev_gold_column].to_numpy()
     try:
-        ds = ts.soft_label_dataset(texts, P, L=L, batch_size=args.batch_size, shuffle=True,
-                                   seed=args.seed)
+        clf = ts.fit_text_classifier(
+            texts, P, L, dev_texts=dev_texts, dev_y=dev_y, label_type=args.label_type,
+            epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, seed=args.seed,
+            verbose=0 if args.quiet else "auto",
+        )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    clf = ts.text_classifier(cardinality=P.shape[1], adapt_data=texts)
-    clf.compile(optimizer="adam", loss=ts.NoiseAwareLoss())
-    clf.fit(ds, epochs=args.epochs, verbose=0 if args.quiet else "auto")
+    history = clf.history.history
+    print(f"trained {len(history['loss'])} epochs")
+    if dev_texts is not None:
+        probs = ts.predict_proba(clf, dev_texts)
+        print(f"dev accuracy {ts.metric_score(dev_y, probs):.3f} "
+              f"(best dev loss {min(history['val_loss']):.4f})")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     clf.save(args.out)
     print(f"classifier -> {args.out}")
@@ -304,7 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soft-labels", required=True, help="soft labels (.npy) from `tfsnorkel fit`")
     p.add_argument("--label-matrix", help="label matrix (.npy): rows no LF labels are left out")
     p.add_argument("--out", required=True, help="where to save the classifier (.keras)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--dev-input", help="gold dev set file (same text column): early stopping on it")
+    p.add_argument("--dev-gold-column", help="column of --dev-input holding gold class indices")
+    p.add_argument("--label-type", choices=("soft", "hard", "auto"), default="soft",
+                   help="train on soft labels, their argmax, or whichever wins on the dev set "
+                        "(default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=40, help="most epochs (default: %(default)s)")
+    p.add_argument("--patience", type=int, default=3,
+                   help="epochs without improvement (dev loss, else training loss) before "
+                        "stopping (default: %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=1e-2, help="Adam (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
 
