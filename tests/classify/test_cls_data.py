@@ -38,6 +38,15 @@ def test_shuffle_is_seeded_and_complete():
     assert sorted(a.tolist()) == sorted(s.encode() for s in TEXT)
 
 
+def test_drop_remainder_keeps_full_batches_only():
+    ds = soft_label_dataset(TEXT, P, L, batch_size=3, shuffle=True, seed=0, drop_remainder=True)
+    assert ds.element_spec[0].shape.as_list() == [3]  # static: what a strategy splits
+    batches = list(ds.as_numpy_iterator())
+    assert [len(b[0]) for b in batches] == [3]  # 4 labeled rows -> one batch, one row dropped
+    with pytest.raises(ValueError, match="leaves no batch.*Received: 4 rows, batch_size=5"):
+        soft_label_dataset(TEXT, P, L, batch_size=5, drop_remainder=True)
+
+
 def test_confidence_weights_entropy_callable_and_array():
     w_expected = confidence_weights(P)
     h = lambda q: -(q * np.log(q) + (1 - q) * np.log(1 - q)) / np.log(2)  # noqa: E731

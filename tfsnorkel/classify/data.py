@@ -178,6 +178,7 @@ def soft_label_dataset(
     seed: int | None = None,
     cardinality: int | None = None,
     label_type: Literal["soft", "hard"] = "soft",
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(features, soft_labels[, weights])`` for ``model.fit``.
 
@@ -204,6 +205,10 @@ def soft_label_dataset(
             its rows sit near 0.5), hard labels can train a better classifier: compare the
             two on a gold dev set. Confidence weights are computed from the soft labels in
             both cases. Defaults to `"soft"`.
+        drop_remainder: drop the last, short batch of each epoch (with ``shuffle``, different
+            rows each epoch), so every batch has ``batch_size`` rows: what a
+            ``tf.distribute`` strategy needs to split each batch evenly over its replicas.
+            Defaults to `False`.
 
     Returns:
         A batched, prefetched ``tf.data.Dataset``; soft labels are ``float32 [batch, C]``.
@@ -264,11 +269,16 @@ def soft_label_dataset(
         w = None if w is None else w[keep]
     if len(P) == 0:
         raise ValueError("the training set is empty. Received: 0 rows")
+    if drop_remainder and len(P) < batch_size:
+        raise ValueError(
+            f"drop_remainder=True leaves no batch: fewer rows than one batch. Received: "
+            f"{len(P)} rows, batch_size={batch_size}"
+        )
     elements = (feats, P) if w is None else (feats, P, w)
     ds = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle:
         ds = ds.shuffle(len(P), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size))
+    ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -5,7 +5,11 @@ build ordinary ``keras.Model`` graphs of stock layers (``TextVectorization`` or
 ``Normalization`` inside the model, so they take raw inputs and save with Keras's own
 ``.keras`` format). Binary tasks get one logit (pair it with :class:`tfsnorkel.NoiseAwareLoss`,
 sigmoid cross-entropy), ``C > 2`` classes get ``C`` logits (softmax cross-entropy).
-Training is Keras's own loop: callbacks, progress bar, ``tf.distribute``.
+Training is Keras's own loop: callbacks, progress bar, ``tf.distribute`` (build and compile
+under ``strategy.scope()``). One exception: Keras 3.15's ``fit``/``evaluate`` cannot split a
+batch of strings over several replicas, so a :func:`text_classifier` is trained under a
+multi-replica strategy through :func:`tfsnorkel.fit_text_classifier` with ``strategy=``, which
+vectorizes the texts in the input pipeline and trains the rest of the same model.
 
 Recipe (early stopping on a small gold dev set):
 

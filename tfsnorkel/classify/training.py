@@ -17,11 +17,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfsnorkel.classify.data import (
     Features,
@@ -32,6 +35,7 @@ from tfsnorkel.classify.data import (
 )
 from tfsnorkel.classify.losses import NoiseAwareLoss
 from tfsnorkel.classify.models import predict_proba, text_classifier
+from tfsnorkel.labels import check_gold_labels
 from tfsnorkel.metrics import METRICS, metric_score
 
 __all__ = ["fit_text_classifier"]
@@ -45,50 +49,85 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _vectorized(vectorize: keras.layers.Layer, x: tf.Tensor, *rest: tf.Tensor) -> tuple:
+    return (vectorize(x), *rest)
+
+
+def _dev_batch_size(n_dev: int, replicas: int) -> int:
+    """Up to 256 dev rows per batch; under a strategy, a multiple of the replica count."""
+    if n_dev < replicas:
+        raise ValueError(
+            f"the dev set needs at least one row per replica ({replicas}). Received: "
+            f"{n_dev} dev rows"
+        )
+    return min(256, n_dev) // replicas * replicas
+
+
 def _fit_once(
     texts: Features,
     P: np.ndarray,
     L: np.ndarray | None,
-    validation: Any,
+    dev: tf.data.Dataset | None,
     *,
     label_type: str,
     epochs: int,
     patience: int,
     batch_size: int,
+    shuffle: bool,
     learning_rate: float,
     confidence_weights: WeightSpec,
     seed: int | None,
     verbose: int | str,
     callbacks: Sequence[keras.callbacks.Callback],
+    strategy: tf.distribute.Strategy | None,
     classifier_kwargs: dict[str, Any],
 ) -> keras.Model:
     cardinality = P.shape[1]
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    clf = text_classifier(cardinality, adapt_data=texts, **classifier_kwargs)
-    clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NoiseAwareLoss())
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        clf = text_classifier(cardinality, adapt_data=texts, **classifier_kwargs)
+        clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NoiseAwareLoss())
+        model = clf
+        if replicas > 1:
+            # Keras 3 reduces the first batch of ``fit``/``evaluate`` across replicas, which
+            # fails for string tensors: the strings are vectorized in the input pipeline and
+            # the rest of the model (sharing its weights with ``clf``) is trained.
+            vectorize = clf.get_layer("vectorize")
+            model = keras.Model(vectorize.output, clf.output, name=f"{clf.name}_head")
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NoiseAwareLoss())
     train = soft_label_dataset(
         texts,
         P,
         L,
         batch_size=batch_size,
+        shuffle=shuffle,
         seed=seed,
         label_type=label_type,
         confidence_weights=confidence_weights,
+        drop_remainder=replicas > 1,  # every batch splits evenly over the replicas
     )
+    if replicas > 1:
+        to_features = functools.partial(_vectorized, vectorize)
+        train = train.map(to_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if dev is not None:
+            dev = dev.map(to_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     stop = keras.callbacks.EarlyStopping(
-        monitor="loss" if validation is None else "val_loss",
+        monitor="loss" if dev is None else "val_loss",
         patience=patience,
         restore_best_weights=True,
     )
-    clf.fit(
+    model.fit(
         train,
-        validation_data=validation,
+        validation_data=dev,
         epochs=epochs,
         verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself every epoch
         callbacks=[stop, *callbacks],
     )
+    if model is not clf:
+        clf.history = model.history
     return clf
 
 
@@ -104,11 +143,13 @@ def fit_text_classifier(
     epochs: int = 40,
     patience: int = 3,
     batch_size: int = 64,
+    shuffle: bool = True,
     learning_rate: float = 1e-2,
     confidence_weights: WeightSpec = False,
     seed: int | None = 0,
     verbose: int | str = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    strategy: tf.distribute.Strategy | None = None,
     **classifier_kwargs: Any,
 ) -> keras.Model:
     """Trains :func:`text_classifier` on soft labels with ``NoiseAwareLoss`` and early stopping.
@@ -136,6 +177,7 @@ def fit_text_classifier(
         epochs: most epochs to train. Defaults to `40`.
         patience: epochs without improvement before stopping. Defaults to `3`.
         batch_size: training batch size. Defaults to `64`.
+        shuffle: reshuffle the training rows every epoch. Defaults to `True`.
         learning_rate: Adam's learning rate. Defaults to `1e-2` (a linear model over tf-idf
             n-grams learns fast; lower it for ``hidden_units`` or ``mode="embedding"``).
         confidence_weights: as in :func:`soft_label_dataset`. Defaults to `False`.
@@ -143,6 +185,12 @@ def fit_text_classifier(
             Defaults to `0`; `None` leaves the global seeds alone.
         verbose: Keras's ``fit`` verbosity (``"auto"``, 0, 1 or 2). Defaults to `0`.
         callbacks: more Keras callbacks (e.g. ``TensorBoard``). Defaults to `()`.
+        strategy: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy`` over several
+            GPUs) to build and train the model under. With more than one replica the texts
+            are vectorized in the input pipeline (Keras 3 cannot split string batches over
+            replicas), the training batches drop their remainder so each one splits evenly,
+            and ``batch_size`` must be a multiple of the replica count. Defaults to `None`
+            (the default strategy).
         **classifier_kwargs: passed to :func:`text_classifier` (``mode``, ``ngrams``,
             ``max_tokens``, ``hidden_units``, ...).
 
@@ -183,17 +231,30 @@ def fit_text_classifier(
     if dev_metric not in METRICS:
         raise ValueError(f"dev_metric must be one of {METRICS}. Received: dev_metric={dev_metric!r}")
     P = _check_probs(soft_labels, None)
+    batch_size = _positive_int(batch_size, "batch_size")
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            f"batch_size must be a multiple of the strategy's {replicas} replicas, so that "
+            f"each batch splits evenly. Received: batch_size={batch_size}"
+        )
     # Checked before any training: gold labels in range, as many as dev texts.
-    dev = None if dev_texts is None else gold_dataset(dev_texts, dev_y, P.shape[1])
+    dev = None
+    if dev_texts is not None:
+        dev_batch = _dev_batch_size(len(check_gold_labels(dev_y, cardinality=P.shape[1])),
+                                    replicas)
+        dev = gold_dataset(dev_texts, dev_y, P.shape[1], batch_size=dev_batch)
     kwargs = dict(
         epochs=_positive_int(epochs, "epochs"),
         patience=_positive_int(patience, "patience"),
-        batch_size=_positive_int(batch_size, "batch_size"),
+        batch_size=batch_size,
+        shuffle=bool(shuffle),
         learning_rate=float(learning_rate),
         confidence_weights=confidence_weights,
         seed=seed,
         verbose=verbose,
         callbacks=callbacks,
+        strategy=strategy,
         classifier_kwargs=classifier_kwargs,
     )
     if label_type != "auto":
