@@ -546,7 +546,18 @@ def extract_pair_candidates(
 
 
 class DataSplit(NamedTuple):
-    """The three parts of :func:`train_dev_test_split` (positions, or the data's own type)."""
+    """The three parts of :func:`train_dev_test_split` (positions, or the data's own type).
+
+    Attributes:
+        train: the training part (its labels are not used by the label model).
+        dev: the small gold dev part, for LF development and model selection.
+        test: the held-out gold part, for the final scores.
+
+    Example:
+        >>> train, dev, test = DataSplit([0, 1, 2], [3], [4])
+        >>> dev
+        [3]
+    """
 
     train: Any
     dev: Any

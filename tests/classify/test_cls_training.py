@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
-
 import keras
 import numpy as np
 import pytest
 
 import tfsnorkel as ts
-from tfsnorkel.classify import training
 
 SPAM_WORDS = ["win", "cash", "prize", "free", "call", "claim"]
 HAM_WORDS = ["lunch", "mum", "see", "soon", "home", "tonight"]
@@ -56,10 +53,6 @@ def _recipe(texts, P, L, dev_texts, dev_y, label_type="soft"):
         ],
     )
     return clf
-
-
-def test_doctests():
-    assert doctest.testmod(training).failed == 0
 
 
 def test_equals_the_recipe_written_out_and_restores_the_best_dev_epoch(task):

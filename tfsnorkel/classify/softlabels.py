@@ -49,7 +49,15 @@ _FORMATS = {".npz": "npz", ".csv": "csv", ".parquet": "parquet", ".tfrecord": "t
 
 
 class SoftLabels(NamedTuple):
-    """Soft labels read back from a file."""
+    """Soft labels read back from a file by :func:`read_soft_labels`.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "P.npz"
+        >>> _ = write_soft_labels(path, np.array([[0.2, 0.8]]))
+        >>> read_soft_labels(path).probs.tolist()
+        [[0.20000000298023224, 0.800000011920929]]
+    """
 
     probs: np.ndarray
     """``float32 [N, C]``, rows sum to 1."""

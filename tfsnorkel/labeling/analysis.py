@@ -49,6 +49,12 @@ def _conflicted(L: np.ndarray) -> np.ndarray:
 def label_coverage(L: np.ndarray) -> float:
     """Fraction of rows with at least one vote.
 
+    Args:
+        L: ``[N, m]`` label matrix (``ABSTAIN`` = -1).
+
+    Returns:
+        The fraction in ``[0, 1]``; 0.0 for an empty matrix.
+
     Example:
         >>> L = np.array([[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]])
         >>> label_coverage(L)
@@ -61,6 +67,12 @@ def label_coverage(L: np.ndarray) -> float:
 def label_overlap(L: np.ndarray) -> float:
     """Fraction of rows with at least two votes.
 
+    Args:
+        L: ``[N, m]`` label matrix (``ABSTAIN`` = -1).
+
+    Returns:
+        The fraction in ``[0, 1]``; 0.0 for an empty matrix.
+
     Example:
         >>> L = np.array([[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]])
         >>> label_overlap(L)
@@ -72,6 +84,12 @@ def label_overlap(L: np.ndarray) -> float:
 
 def label_conflict(L: np.ndarray) -> float:
     """Fraction of rows on which two LFs emitted different labels.
+
+    Args:
+        L: ``[N, m]`` label matrix (``ABSTAIN`` = -1).
+
+    Returns:
+        The fraction in ``[0, 1]``; 0.0 for an empty matrix.
 
     Example:
         >>> L = np.array([[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]])
