@@ -183,8 +183,8 @@ def test_demo_runs_end_to_end(data_dir, tmp_path):
     assert set(scores) == {"majority_vote", "label_model", "classifier"}
     # label model at least as good as majority vote on the gold test split
     assert scores["label_model"]["accuracy"] >= scores["majority_vote"]["accuracy"]
-    # measured: MV 0.880, label model 0.892, classifier 0.916 (15 epochs)
-    assert scores["classifier"]["accuracy"] >= 0.88
-    assert scores["classifier"]["accuracy"] >= scores["label_model"]["accuracy"] - 0.01
+    # measured: MV 0.880, label model 0.908, classifier 0.924 (early-stopped on the valid split)
+    assert scores["label_model"]["accuracy"] >= 0.9
+    assert scores["classifier"]["accuracy"] >= max(0.915, scores["label_model"]["accuracy"])
     assert (out / "saved_model" / "saved_model.pb").is_file()
     assert (out / "label_model.keras").is_file() and (out / "classifier.keras").is_file()

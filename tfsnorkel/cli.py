@@ -285,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", "run the whole pipeline on the YouTube spam data and export a SavedModel", cmd_demo)
     p.add_argument("--out", default="tfsnorkel_output", help="output directory (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=15, help="classifier epochs (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=40,
+                   help="most classifier epochs; early stopping on the gold valid split "
+                        "(default: %(default)s)")
     p.add_argument("--data-dir", default=None, help="data root (default: $TFSNORKEL_DATA_DIR or download)")
 
     lf_args = {"--cardinality": dict(type=int, default=None,

@@ -26,7 +26,7 @@ def _say(msg: str, verbose: bool) -> None:
 def run_demo(
     out_dir: str | os.PathLike = "tfsnorkel_output",
     *,
-    epochs: int = 15,
+    epochs: int = 40,
     data_dir: str | os.PathLike | None = None,
     verbose: bool = True,
     seed: int = 0,
@@ -36,7 +36,8 @@ def run_demo(
     Args:
         out_dir: where the label matrix, soft labels, models, report and SavedModel go.
             Defaults to `"tfsnorkel_output"`.
-        epochs: classifier training epochs. Defaults to `15`.
+        epochs: most classifier epochs (training stops early when the loss on the gold
+            valid split stops improving). Defaults to `40`.
         data_dir: data root. Defaults to `None` (``$TFSNORKEL_DATA_DIR``, else download).
         verbose: print progress and tables. Defaults to `True`.
         seed: seed for the label model, tie breaks and training. Defaults to `0`.
@@ -91,13 +92,13 @@ def run_demo(
         "label_model": ts.evaluate(test.y, lm.predict_proba(L_test), seed=seed),
     }
 
-    _say(f"[4/6] training the noise-aware text classifier ({epochs} epochs)", verbose)
-    texts = train.frame["text"].to_numpy()
-    fit_ds = ts.soft_label_dataset(texts, P_train, L=L_train, batch_size=32, shuffle=True,
-                                   seed=seed)
-    clf = ts.text_classifier(cardinality=ds.cardinality, adapt_data=texts)
-    clf.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ts.NoiseAwareLoss())
-    clf.fit(fit_ds, epochs=epochs, shuffle=False, verbose=2 if verbose else 0)  # ds is shuffled
+    _say("[4/6] training the noise-aware text classifier (early stopping on the gold valid "
+         "split; soft or hard targets, whichever wins there)", verbose)
+    clf = ts.fit_text_classifier(train.frame["text"], P_train, L_train,
+                                 dev_texts=valid.frame["text"], dev_y=valid.y, label_type="auto",
+                                 epochs=epochs, seed=seed, verbose=2 if verbose else 0)
+    _say(f"      kept the run that stopped after {len(clf.history.history['loss'])} epochs",
+         verbose)
     clf.save(out / "classifier.keras")
     probs_test = ts.predict_proba(clf, test.frame["text"].to_numpy())
     scores["classifier"] = ts.evaluate(test.y, probs_test)
