@@ -30,7 +30,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfsnorkel.datasets import load_wrench  # noqa: E402

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,6 +97,38 @@ def test_train_dev_set_errors(tmp_path):
     bad.write_text("text,label\nwin,1\nhi,5\n")
     proc = run_cli(*base, "--dev-input", str(bad), "--dev-gold-column", "label")
     assert_one_line_error(proc, "gold labels must be in [0, 1]. Received: y[1]=5")
+
+
+@pytest.mark.data
+def test_fit_with_a_gold_dev_set_prints_the_learned_tables(sms, tmp_path):
+    import tfsnorkel as ts
+
+    L_path, Ld_path, dev = tmp_path / "L.npy", tmp_path / "Ldev.npy", tmp_path / "dev.csv"
+    np.save(L_path, sms.train.L)
+    np.save(Ld_path, sms.valid.L)
+    pd.DataFrame({"label": sms.valid.y}).to_csv(dev, index=False)
+    out = tmp_path / "lm.keras"
+    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+                   "--dev-input", str(dev), "--dev-gold-column", "label", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    # the class balance is the dev set's (add-one smoothed), as LabelModel.fit(L_dev=, y_dev=)
+    expected = (np.bincount(sms.valid.y, minlength=2) + 1) / (len(sms.valid.y) + 2)
+    np.testing.assert_allclose(ts.LabelModel.load(out).class_balance_.to_numpy(), expected,
+                               atol=1e-6)
+    balance = f"class balance (from the gold dev set): 0: {expected[0]:.3f} 1: {expected[1]:.3f}"
+    assert balance in proc.stdout
+    assert "dependency groups" in proc.stdout and "propensity" in proc.stdout
+    assert len([ln for ln in proc.stdout.splitlines() if ln.split()[:1] == ["72"]]) == 1  # 73 LFs
+
+    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+                   "--out", str(out))
+    assert_one_line_error(
+        proc, "takes --dev-label-matrix, --dev-input and --dev-gold-column together"
+    )
+    np.save(Ld_path, sms.valid.L[:-1])
+    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+                   "--dev-input", str(dev), "--dev-gold-column", "label", "--out", str(out))
+    assert_one_line_error(proc, "has 500 rows but the dev label matrix")
 
 
 def test_unsupported_format_and_missing_model(tmp_path):

@@ -61,7 +61,9 @@ def read_table(path: str | os.PathLike) -> "pd.DataFrame":  # noqa: F821
         raise CLIError(f"cannot read {p}: {exc} (pip install 'tfsnorkel[parquet]')") from exc
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise CLIError(f"cannot read {p}: {exc}") from exc
-    raise CLIError(f"unsupported input format {suffix!r} for {p}; use .csv, .tsv, .parquet or .jsonl")
+    raise CLIError(
+        f"unsupported input format {suffix!r} for {p}; use .csv, .tsv, .parquet or .jsonl"
+    )
 
 
 def _require_columns(df, columns: Sequence[str], path: str) -> None:
@@ -138,8 +140,9 @@ def cmd_apply(args) -> int:
     lfset = load_lf_file(args.lfs, args.cardinality)
     df = read_table(args.input)
     _require_columns(df, list(lfset.fields), args.input)
-    L = lfset.apply(df, batch_size=args.batch_size, progress=not args.quiet,
-                    fault_tolerant=args.fault_tolerant)
+    L = lfset.apply(
+        df, batch_size=args.batch_size, progress=not args.quiet, fault_tolerant=args.fault_tolerant
+    )
     out = _save_npy(args.out, L)
     print(f"label matrix {L.shape[0]} x {L.shape[1]} -> {out}")
     return 0
@@ -179,14 +182,44 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_fit(args) -> int:
+    import pandas as pd
+
     import tfsnorkel as ts
 
     L = _load_npy(args.label_matrix, "label matrix")
+    L_dev = y_dev = None
+    dev_args = (args.dev_label_matrix, args.dev_input, args.dev_gold_column)
+    if any(a is not None for a in dev_args):
+        if any(a is None for a in dev_args):
+            raise CLIError(
+                "a gold dev set takes --dev-label-matrix, --dev-input and "
+                "--dev-gold-column together"
+            )
+        L_dev = _load_npy(args.dev_label_matrix, "dev label matrix")
+        dev = read_table(args.dev_input)
+        y_dev = _gold(dev, args.dev_gold_column, args.dev_input)
+        if len(y_dev) != len(L_dev):
+            raise CLIError(
+                f"{args.dev_input} has {len(y_dev)} rows but the dev label matrix "
+                f"{args.dev_label_matrix} has {len(L_dev)}"
+            )
     try:
-        lm = ts.LabelModel(cardinality=args.cardinality, seed=args.seed).fit(L)
+        lm = ts.LabelModel(cardinality=args.cardinality, seed=args.seed).fit(
+            L, L_dev=L_dev, y_dev=y_dev
+        )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     lm.save(args.out)
+    if not args.quiet:
+        balance = " ".join(f"{k}: {v:.3f}" for k, v in lm.class_balance_.items())
+        print(
+            f"class balance ({'from the gold dev set' if y_dev is not None else 'learned'}): "
+            f"{balance}"
+        )
+        groups = lm.dependencies_
+        print(f"dependency groups (LF columns modelled jointly): {groups if groups else 'none'}")
+        with pd.option_context("display.precision", 3, "display.max_rows", 200):
+            print(lm.lf_table().to_string())
     print(f"label model -> {args.out}")
     if args.soft_labels:
         out = _save_npy(args.soft_labels, lm.predict_proba(L))
@@ -206,8 +239,10 @@ def cmd_train(args) -> int:
     if (args.dev_input is None) != (args.dev_gold_column is None):
         raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
     if args.label_type == "auto" and args.dev_input is None:
-        raise CLIError("--label-type auto picks soft or hard labels on a gold dev set: "
-                       "give --dev-input and --dev-gold-column")
+        raise CLIError(
+            "--label-type auto picks soft or hard labels on a gold dev set: "
+            "give --dev-input and --dev-gold-column"
+        )
     if args.dev_input:
         dev = read_table(args.dev_input)
         _require_columns(dev, [args.text_column, args.dev_gold_column], args.dev_input)
@@ -215,9 +250,17 @@ def cmd_train(args) -> int:
         dev_y = dev[args.dev_gold_column].to_numpy()
     try:
         clf = ts.fit_text_classifier(
-            texts, P, L, dev_texts=dev_texts, dev_y=dev_y, label_type=args.label_type,
-            epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, seed=args.seed,
+            texts,
+            P,
+            L,
+            dev_texts=dev_texts,
+            dev_y=dev_y,
+            label_type=args.label_type,
+            epochs=args.epochs,
+            patience=args.patience,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
             verbose=0 if args.quiet else "auto",
         )
     except ValueError as exc:
@@ -226,8 +269,10 @@ def cmd_train(args) -> int:
     print(f"trained {len(history['loss'])} epochs")
     if dev_texts is not None:
         probs = ts.predict_proba(clf, dev_texts)
-        print(f"dev accuracy {ts.metric_score(dev_y, probs):.3f} "
-              f"(best dev loss {min(history['val_loss']):.4f})")
+        print(
+            f"dev accuracy {ts.metric_score(dev_y, probs):.3f} "
+            f"(best dev loss {min(history['val_loss']):.4f})"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     clf.save(args.out)
     print(f"classifier -> {args.out}")
@@ -262,7 +307,9 @@ def cmd_export(args) -> int:
 def cmd_demo(args) -> int:
     from tfsnorkel.demo import run_demo
 
-    run_demo(out_dir=Path(args.out), epochs=args.epochs, data_dir=args.data_dir, verbose=not args.quiet)
+    run_demo(
+        out_dir=Path(args.out), epochs=args.epochs, data_dir=args.data_dir, verbose=not args.quiet
+    )
     return 0
 
 
@@ -283,27 +330,50 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=fn)
         return p
 
-    p = add("demo", "run the whole pipeline on the YouTube spam data and export a SavedModel", cmd_demo)
-    p.add_argument("--out", default="tfsnorkel_output", help="output directory (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=40,
-                   help="most classifier epochs; early stopping on the gold valid split "
-                        "(default: %(default)s)")
-    p.add_argument("--data-dir", default=None, help="data root (default: $TFSNORKEL_DATA_DIR or download)")
+    p = add(
+        "demo", "run the whole pipeline on the YouTube spam data and export a SavedModel", cmd_demo
+    )
+    p.add_argument(
+        "--out", default="tfsnorkel_output", help="output directory (default: %(default)s)"
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=40,
+        help="most classifier epochs; early stopping on the gold valid split "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="data root (default: $TFSNORKEL_DATA_DIR or download)"
+    )
 
-    lf_args = {"--cardinality": dict(type=int, default=None,
-                                     help="number of classes (default: the LF file's, else 2)")}
+    lf_args = {
+        "--cardinality": dict(
+            type=int, default=None, help="number of classes (default: the LF file's, else 2)"
+        )
+    }
 
-    p = add("apply", "apply the LFs of a Python file to a data file -> label matrix (.npy)", cmd_apply)
+    p = add(
+        "apply", "apply the LFs of a Python file to a data file -> label matrix (.npy)", cmd_apply
+    )
     p.add_argument("--input", required=True, help="data file: .csv, .tsv, .parquet or .jsonl")
-    p.add_argument("--lfs", required=True, help="Python file defining `lfs` (and optionally `cardinality`)")
+    p.add_argument(
+        "--lfs", required=True, help="Python file defining `lfs` (and optionally `cardinality`)"
+    )
     p.add_argument("--out", required=True, help="where to write the label matrix (.npy)")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--fault-tolerant", action="store_true",
-                   help="a Python LF that raises abstains on that row instead of stopping")
+    p.add_argument(
+        "--fault-tolerant",
+        action="store_true",
+        help="a Python LF that raises abstains on that row instead of stopping",
+    )
     p.add_argument("--cardinality", **lf_args["--cardinality"])
 
-    p = add("analyze", "LF summary: polarity, coverage, overlaps, conflicts (+ accuracy with gold)",
-            cmd_analyze)
+    p = add(
+        "analyze",
+        "LF summary: polarity, coverage, overlaps, conflicts (+ accuracy with gold)",
+        cmd_analyze,
+    )
     p.add_argument("--lfs", required=True, help="Python file defining `lfs`")
     p.add_argument("--input", help="data file (to apply the LFs, or to read --gold-column from)")
     p.add_argument("--label-matrix", help="a label matrix (.npy) from `tfsnorkel apply`")
@@ -311,15 +381,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the summary as CSV here")
     p.add_argument("--cardinality", **lf_args["--cardinality"])
 
-    p = add("fit", "fit the label model on a label matrix -> label model (.keras) + soft labels", cmd_fit)
+    p = add(
+        "fit",
+        "fit the label model on a label matrix -> label model (.keras) + soft labels",
+        cmd_fit,
+    )
     p.add_argument("--label-matrix", required=True, help="label matrix (.npy)")
-    p.add_argument("--cardinality", type=int, default=2, help="number of classes (default: %(default)s)")
+    p.add_argument(
+        "--cardinality", type=int, default=2, help="number of classes (default: %(default)s)"
+    )
     p.add_argument("--out", required=True, help="where to save the label model (.keras)")
     p.add_argument("--soft-labels", help="also write the soft labels (.npy) here")
+    p.add_argument(
+        "--dev-label-matrix",
+        help="label matrix (.npy) of a small gold dev set: sets "
+        "the class balance from its gold labels",
+    )
+    p.add_argument("--dev-input", help="the dev set's data file (holds --dev-gold-column)")
+    p.add_argument("--dev-gold-column", help="column of --dev-input holding gold class indices")
     p.add_argument("--seed", type=int, default=0)
 
-    p = add("train", "train the noise-aware text classifier on soft labels -> classifier (.keras)",
-            cmd_train)
+    p = add(
+        "train",
+        "train the noise-aware text classifier on soft labels -> classifier (.keras)",
+        cmd_train,
+    )
     p.add_argument("--input", required=True, help="data file with the text column")
     p.add_argument("--text-column", default="text", help="default: %(default)s")
     p.add_argument("--soft-labels", required=True, help="soft labels (.npy) from `tfsnorkel fit`")
@@ -327,18 +413,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="where to save the classifier (.keras)")
     p.add_argument("--dev-input", help="gold dev set file (same text column): early stopping on it")
     p.add_argument("--dev-gold-column", help="column of --dev-input holding gold class indices")
-    p.add_argument("--label-type", choices=("soft", "hard", "auto"), default="soft",
-                   help="train on soft labels, their argmax, or whichever wins on the dev set "
-                        "(default: %(default)s)")
+    p.add_argument(
+        "--label-type",
+        choices=("soft", "hard", "auto"),
+        default="soft",
+        help="train on soft labels, their argmax, or whichever wins on the dev set "
+        "(default: %(default)s)",
+    )
     p.add_argument("--epochs", type=int, default=40, help="most epochs (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=3,
-                   help="epochs without improvement (dev loss, else training loss) before "
-                        "stopping (default: %(default)s)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=3,
+        help="epochs without improvement (dev loss, else training loss) before "
+        "stopping (default: %(default)s)",
+    )
     p.add_argument("--learning-rate", type=float, default=1e-2, help="Adam (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
 
-    p = add("export", "write ONE SavedModel serving the LFs, label model and/or classifier", cmd_export)
+    p = add(
+        "export", "write ONE SavedModel serving the LFs, label model and/or classifier", cmd_export
+    )
     p.add_argument("--lfs", help="Python file defining `lfs` (compiled LFs only)")
     p.add_argument("--label-model", help="label model (.keras) from `tfsnorkel fit`")
     p.add_argument("--classifier", help="classifier (.keras) from `tfsnorkel train`")
@@ -371,8 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # anything else: one line unless --verbose
         if args.verbose:
             traceback.print_exc()
-        print(f"tfsnorkel: error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
-              file=sys.stderr)
+        print(
+            f"tfsnorkel: error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     if not getattr(args, "quiet", False) and args.command != "demo":
         print(f"done in {time.perf_counter() - start:.1f} s")

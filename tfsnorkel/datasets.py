@@ -40,7 +40,9 @@ __all__ = [
     "load_youtube_spam_collection",
 ]
 
-WRENCH_URL = "https://huggingface.co/datasets/jieyuz2/WRENCH/resolve/main/classification/{name}/{file}"
+WRENCH_URL = (
+    "https://huggingface.co/datasets/jieyuz2/WRENCH/resolve/main/classification/{name}/{file}"
+)
 YOUTUBE_ZIP_URL = "https://archive.ics.uci.edu/static/public/380/youtube+spam+collection.zip"
 
 #: SHA-256 of every file the loaders download, pinned from the published copies.
@@ -142,8 +144,10 @@ def _locate(rels: tuple[str, ...], data_dir, download_group) -> Path:
                 "TFSNORKEL_DATA_DIR described in README ('Data')."
             )
     cache = _cache_root()
-    if all((cache / r).is_file() and _sha256(cache / r) == CHECKSUMS.get(r, _sha256(cache / r))
-           for r in rels):
+    if all(
+        (cache / r).is_file() and _sha256(cache / r) == CHECKSUMS.get(r, _sha256(cache / r))
+        for r in rels
+    ):
         return cache
     download_group(cache)
     return cache

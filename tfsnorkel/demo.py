@@ -63,8 +63,11 @@ def run_demo(
     _say("[1/6] loading the YouTube spam comments (WRENCH youtube)", verbose)
     ds = ts.datasets.load_wrench("youtube", data_dir)
     train, valid, test = ds.train, ds.valid, ds.test
-    _say(f"      train {len(train)}, valid {len(valid)}, test {len(test)} comments; "
-         f"classes {ds.label_names}", verbose)
+    _say(
+        f"      train {len(train)}, valid {len(valid)}, test {len(test)} comments; "
+        f"classes {ds.label_names}",
+        verbose,
+    )
 
     _say("[2/6] applying the compiled spam LFs (one tf.function)", verbose)
     lfset = ts.LFSet(ts.spam_lfs(extended=True), cardinality=ds.cardinality)
@@ -75,8 +78,9 @@ def run_demo(
     summary = ts.lf_summary(L_valid, lfset, y=valid.y)
     summary.to_csv(out / "lf_summary_valid.csv")
     if verbose:
-        with pd.option_context("display.width", 160, "display.max_columns", 20,
-                               "display.precision", 3):
+        with pd.option_context(
+            "display.width", 160, "display.max_columns", 20, "display.precision", 3
+        ):
             print("      LF summary on the gold valid split:")
             print(summary.to_string())
 
@@ -87,18 +91,31 @@ def run_demo(
     np.save(out / "soft_labels_train.npy", P_train)
 
     scores = {
-        "majority_vote": ts.evaluate(test.y, ts.MajorityVoter(cardinality=ds.cardinality).predict_proba(L_test),
-                                    seed=seed),
+        "majority_vote": ts.evaluate(
+            test.y, ts.MajorityVoter(cardinality=ds.cardinality).predict_proba(L_test), seed=seed
+        ),
         "label_model": ts.evaluate(test.y, lm.predict_proba(L_test), seed=seed),
     }
 
-    _say("[4/6] training the noise-aware text classifier (early stopping on the gold valid "
-         "split; soft or hard targets, whichever wins there)", verbose)
-    clf = ts.fit_text_classifier(train.frame["text"], P_train, L_train,
-                                 dev_texts=valid.frame["text"], dev_y=valid.y, label_type="auto",
-                                 epochs=epochs, seed=seed, verbose=2 if verbose else 0)
-    _say(f"      kept the run that stopped after {len(clf.history.history['loss'])} epochs",
-         verbose)
+    _say(
+        "[4/6] training the noise-aware text classifier (early stopping on the gold valid "
+        "split; soft or hard targets, whichever wins there)",
+        verbose,
+    )
+    clf = ts.fit_text_classifier(
+        train.frame["text"],
+        P_train,
+        L_train,
+        dev_texts=valid.frame["text"],
+        dev_y=valid.y,
+        label_type="auto",
+        epochs=epochs,
+        seed=seed,
+        verbose=2 if verbose else 0,
+    )
+    _say(
+        f"      kept the run that stopped after {len(clf.history.history['loss'])} epochs", verbose
+    )
     clf.save(out / "classifier.keras")
     probs_test = ts.predict_proba(clf, test.frame["text"].to_numpy())
     scores["classifier"] = ts.evaluate(test.y, probs_test)
@@ -112,8 +129,10 @@ def run_demo(
     if verbose:
         with pd.option_context("display.precision", 3):
             print(table.to_string())
-        print(f"      the classifier also labels the {int(uncovered.sum())} test comments "
-              "that no LF covers")
+        print(
+            f"      the classifier also labels the {int(uncovered.sum())} test comments "
+            "that no LF covers"
+        )
 
     _say("[6/6] exporting one SavedModel (raw text -> LF votes, soft labels, classifier)", verbose)
     export_dir = out / "saved_model"
@@ -121,8 +140,11 @@ def run_demo(
     loaded = tf.saved_model.load(str(export_dir))
     sample = tf.constant(test.frame["text"].to_numpy()[:3].astype(str))
     served = loaded.signatures["serving_default"](text=sample)
-    _say(f"      reloaded; serving_default on 3 test comments -> "
-         f"{ {k: v.numpy().round(3).tolist() for k, v in served.items()} }", verbose)
+    _say(
+        f"      reloaded; serving_default on 3 test comments -> "
+        f"{ {k: v.numpy().round(3).tolist() for k, v in served.items()} }",
+        verbose,
+    )
 
     _say(f"\ndone in {time.perf_counter() - t0:.0f} s. Outputs in {out.resolve()}:", verbose)
     for name in sorted(p.name for p in out.iterdir()):

@@ -99,7 +99,9 @@ def _check_integral(arr: np.ndarray, what: str) -> None:
         finite = np.isfinite(arr)
         if not finite.all():
             idx = tuple(int(i) for i in np.argwhere(~finite)[0])
-            raise ValueError(f"{what} must be finite integers. Received: {arr[idx].item()!r} at {idx}")
+            raise ValueError(
+                f"{what} must be finite integers. Received: {arr[idx].item()!r} at {idx}"
+            )
         if (arr == np.round(arr)).all():
             return
         idx = tuple(int(i) for i in np.argwhere(arr != np.round(arr))[0])
@@ -136,8 +138,12 @@ def check_label_matrix(
     arr = np.asarray(L)
     if arr.ndim != 2:
         raise ValueError(f"a label matrix must be 2-D [N, m]. Received shape: {arr.shape}")
-    if cardinality is not None and (not isinstance(cardinality, (int, np.integer)) or cardinality < 2):
-        raise ValueError(f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}")
+    if cardinality is not None and (
+        not isinstance(cardinality, (int, np.integer)) or cardinality < 2
+    ):
+        raise ValueError(
+            f"cardinality must be an integer >= 2. Received: cardinality={cardinality!r}"
+        )
     if lf_names is not None and len(lf_names) != arr.shape[1]:
         raise ValueError(
             f"got {len(lf_names)} LF names for a label matrix with {arr.shape[1]} columns"
@@ -188,9 +194,7 @@ def check_gold_labels(
     if arr.ndim != 1:
         raise ValueError(f"gold labels must be 1-D [N]. Received shape: {arr.shape}")
     if n is not None and len(arr) != n:
-        raise ValueError(
-            f"y must hold one gold label per row ({n}). Received shape: {arr.shape}"
-        )
+        raise ValueError(f"y must hold one gold label per row ({n}). Received shape: {arr.shape}")
     _check_integral(arr, "gold labels")
     arr = arr.astype(np.int64)
     lo = ABSTAIN if allow_abstain else 0
@@ -263,9 +267,7 @@ def probs_to_preds(
     return preds
 
 
-def filter_unlabeled(
-    L: np.ndarray, *arrays: np.ndarray
-) -> tuple[np.ndarray, ...]:
+def filter_unlabeled(L: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """Drops the rows on which every LF abstained.
 
     Args:
@@ -285,8 +287,6 @@ def filter_unlabeled(
     out: list = [L[keep]]
     for i, a in enumerate(arrays):
         if len(a) != len(L):
-            raise ValueError(
-                f"array {i} has {len(a)} rows but the label matrix has {len(L)}"
-            )
+            raise ValueError(f"array {i} has {len(a)} rows but the label matrix has {len(L)}")
         out.append(a[keep] if not hasattr(a, "iloc") else a.iloc[np.flatnonzero(keep)])
     return tuple(out)

@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from tfsnorkel.labels import ABSTAIN, TieBreak, check_gold_labels, check_label_matrix, probs_to_preds
+from tfsnorkel.labels import (
+    ABSTAIN,
+    TieBreak,
+    check_gold_labels,
+    check_label_matrix,
+    probs_to_preds,
+)
 
 __all__ = [
     "METRICS",
@@ -125,8 +131,7 @@ def _apply_policy(
     """Applies the abstain policy; ``"incorrect"`` maps abstains to the never-gold label ``c``."""
     if abstain not in ("exclude", "incorrect", "random"):
         raise ValueError(
-            "abstain must be 'exclude', 'incorrect' or 'random'. "
-            f"Received: abstain={abstain!r}"
+            f"abstain must be 'exclude', 'incorrect' or 'random'. Received: abstain={abstain!r}"
         )
     off = preds == ABSTAIN
     if not off.any():
@@ -269,9 +274,11 @@ def evaluate(
     """
     y, preds, probs, c = _resolve(y_true, y_pred, cardinality, tie_break, seed)
     if metrics is None:
-        metrics = ["accuracy", "precision", "recall", "f1"] if c == 2 else [
-            "accuracy", "f1_macro", "f1_micro"
-        ]
+        metrics = (
+            ["accuracy", "precision", "recall", "f1"]
+            if c == 2
+            else ["accuracy", "f1_macro", "f1_micro"]
+        )
         if probs is not None and len(np.unique(y)) == c:
             metrics.append("roc_auc")
     if isinstance(metrics, str):

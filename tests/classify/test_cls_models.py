@@ -43,7 +43,7 @@ def test_text_classifier_learns_soft_labels_and_round_trips(mode, tmp_path):
     np.testing.assert_array_equal(predict_proba(again, SPAM + HAM), probs)
     assert isinstance(again.loss, NoiseAwareLoss)  # the compiled loss round-trips too
     rebuilt = keras.Model.from_config(clf.get_config())
-    assert [l.name for l in rebuilt.layers] == [l.name for l in clf.layers]
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in clf.layers]
 
 
 def test_multiclass_text_classifier_outputs_c_logits():

@@ -229,7 +229,9 @@ def fit_text_classifier(
             "and dev_y. Received: dev_texts=None"
         )
     if dev_metric not in METRICS:
-        raise ValueError(f"dev_metric must be one of {METRICS}. Received: dev_metric={dev_metric!r}")
+        raise ValueError(
+            f"dev_metric must be one of {METRICS}. Received: dev_metric={dev_metric!r}"
+        )
     P = _check_probs(soft_labels, None)
     batch_size = _positive_int(batch_size, "batch_size")
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
@@ -241,8 +243,7 @@ def fit_text_classifier(
     # Checked before any training: gold labels in range, as many as dev texts.
     dev = None
     if dev_texts is not None:
-        dev_batch = _dev_batch_size(len(check_gold_labels(dev_y, cardinality=P.shape[1])),
-                                    replicas)
+        dev_batch = _dev_batch_size(len(check_gold_labels(dev_y, cardinality=P.shape[1])), replicas)
         dev = gold_dataset(dev_texts, dev_y, P.shape[1], batch_size=dev_batch)
     kwargs = dict(
         epochs=_positive_int(epochs, "epochs"),
@@ -262,8 +263,9 @@ def fit_text_classifier(
     best, best_score = None, -np.inf
     for kind in ("soft", "hard"):
         clf = _fit_once(texts, P, L, dev, label_type=kind, **kwargs)
-        score = metric_score(dev_y, predict_proba(clf, dev_texts), dev_metric,
-                             cardinality=P.shape[1])
+        score = metric_score(
+            dev_y, predict_proba(clf, dev_texts), dev_metric, cardinality=P.shape[1]
+        )
         if score > best_score:
             best, best_score = clf, score
     return best

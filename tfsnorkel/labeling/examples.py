@@ -10,7 +10,9 @@ SPAM, HAM = 1, 0
 
 
 #: Tokens a spam comment uses to advertise itself: the knowledge base of `spam_lfs(extended=True)`.
-SPAM_TOKENS = frozenset({"subscribe", "subscribers", "channel", "channel!", "sub", "giveaway", "free"})
+SPAM_TOKENS = frozenset(
+    {"subscribe", "subscribers", "channel", "channel!", "sub", "giveaway", "free"}
+)
 
 
 def spam_lfs(field: str = "text", *, extended: bool = False) -> list[CompiledLF]:
@@ -54,7 +56,12 @@ def spam_lfs(field: str = "text", *, extended: bool = False) -> list[CompiledLF]
         lfs += [
             keyword_lf(["youtube.com", "www.", ".com"], SPAM, name="keyword_url", **kw),
             lookup_lf(SPAM_TOKENS, field=field, label=SPAM, tokens=True, name="kb_spam_tokens"),
-            regex_lf(r"\b(?:love|like) (?:this|the) song\b", HAM, field=field, ignore_case=True,
-                     name="regex_love_song"),
+            regex_lf(
+                r"\b(?:love|like) (?:this|the) song\b",
+                HAM,
+                field=field,
+                ignore_case=True,
+                name="regex_love_song",
+            ),
         ]
     return lfs
