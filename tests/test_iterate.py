@@ -257,7 +257,8 @@ def test_ablation_errors():
         lf_ablation(L_TR, names=["a", "b"])
     with pytest.raises(ValueError, match="Received: cardinality=1"):
         lf_ablation(L_TR, Y_DEV, L_TR, cardinality=1)
-    with pytest.raises(ValueError, match=r"LF column 0 \(column 0\) voted 2 at row 0"):
+    message = r"LF column 0 voted 2 at row 0; votes must be ABSTAIN \(-1\) or a class index in \[0, 1\]"
+    with pytest.raises(ValueError, match=message):
         lf_ablation(np.array([[1], [0]]) * 2, cardinality=2)
 
 

@@ -153,10 +153,10 @@ def check_label_matrix(
     bad = (arr < ABSTAIN) | (arr > hi)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        name = lf_names[col] if lf_names is not None else f"column {col}"
-        allowed = "[-1, ...]" if cardinality is None else f"[-1, {cardinality - 1}]"
+        lf = f"LF {lf_names[col]!s} (column {col})" if lf_names is not None else f"LF column {col}"
+        allowed = "0, 1, ..." if cardinality is None else f"[0, {cardinality - 1}]"
         raise ValueError(
-            f"label matrix: LF {name!s} (column {col}) voted {arr[row, col].item()!r} at row {row}; "
+            f"label matrix: {lf} voted {arr[row, col].item()!r} at row {row}; "
             f"votes must be ABSTAIN (-1) or a class index in {allowed}"
         )
     return np.ascontiguousarray(arr, dtype=np.int32)
