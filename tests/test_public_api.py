@@ -35,8 +35,11 @@ EXPECTED = {
     # metrics and export
     "METRICS", "confusion_matrix", "evaluate", "lf_report", "metric_score", "export_pipeline",
     "find_pyfunc_ops",
+    # all stages in one call
+    "PipelineResult", "run_pipeline",
     # submodules
     "candidates", "classify", "datasets", "export", "labeling", "labelmodel", "labels", "metrics",
+    "pipeline",
 }
 
 
@@ -51,7 +54,7 @@ def test_every_submodule_all_is_sorted_and_resolvable():
     import tfsnorkel.labeling.distributed as distributed
 
     for mod in (ts.candidates, ts.classify, ts.datasets, ts.export, ts.labeling, ts.labelmodel,
-                ts.labels, ts.metrics, distributed):
+                ts.labels, ts.metrics, ts.pipeline, distributed):
         assert list(mod.__all__) == sorted(mod.__all__), mod.__name__
         for name in mod.__all__:
             assert hasattr(mod, name), f"{mod.__name__}.{name}"

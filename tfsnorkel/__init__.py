@@ -10,7 +10,17 @@ The optional scale-out appliers live in ``tfsnorkel.labeling.distributed`` and a
 here, so Dask stays optional.
 """
 
-from tfsnorkel import candidates, classify, datasets, export, labeling, labelmodel, labels, metrics
+from tfsnorkel import (
+    candidates,
+    classify,
+    datasets,
+    export,
+    labeling,
+    labelmodel,
+    labels,
+    metrics,
+    pipeline,
+)
 from tfsnorkel.candidates import (
     CandidateSpec,
     DataSplit,
@@ -87,6 +97,7 @@ from tfsnorkel.labels import (
     to_signed,
 )
 from tfsnorkel.metrics import METRICS, confusion_matrix, evaluate, lf_report, metric_score
+from tfsnorkel.pipeline import PipelineResult, run_pipeline
 
 __version__ = "0.1.0"
 
@@ -105,6 +116,7 @@ __all__ = [
     "METRICS",
     "MajorityVoter",
     "NoiseAwareLoss",
+    "PipelineResult",
     "SoftLabels",
     "SyntheticLabels",
     "WeightedVoter",
@@ -151,12 +163,14 @@ __all__ = [
     "metric_score",
     "metrics",
     "noise_aware_loss",
+    "pipeline",
     "plot_lf_summary",
     "predict_proba",
     "probs_to_preds",
     "read_soft_labels",
     "regex_lf",
     "row_candidates",
+    "run_pipeline",
     "soft_label_dataset",
     "spam_lfs",
     "stream_soft_labels",

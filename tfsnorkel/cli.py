@@ -9,6 +9,7 @@ Commands (each has ``--help``):
 - ``tfsnorkel train``: train the noise-aware text classifier on soft labels (early stopping on a gold
   dev set when given) -> model (.keras).
 - ``tfsnorkel export``: one SavedModel from any of LF file, label model and classifier.
+- ``tfsnorkel pipeline``: all of the above on a user's data in one go, scored on a gold dev set.
 
 Errors a shell user can act on (a missing file, a missing column, an LF file that fails to import)
 print one line ``tfsnorkel: error: ...`` and exit with status 2; ``--verbose`` adds the traceback.
@@ -279,6 +280,42 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_pipeline(args) -> int:
+    from tfsnorkel.pipeline import run_pipeline
+
+    lfset = load_lf_file(args.lfs, args.cardinality)
+    df = read_table(args.input)
+    text_column = None if args.no_classifier else args.text_column
+    _require_columns(df, [*lfset.fields, *([text_column] if text_column else [])], args.input)
+    dev = None
+    if (args.dev_input is None) != (args.dev_gold_column is None):
+        raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
+    if args.dev_input:
+        dev = read_table(args.dev_input)
+        _require_columns(
+            dev,
+            [*lfset.fields, *([text_column] if text_column else []), args.dev_gold_column],
+            args.dev_input,
+        )
+    try:
+        run_pipeline(
+            df,
+            lfset,
+            text_column=text_column,
+            dev=dev,
+            gold_column=args.dev_gold_column,
+            out_dir=args.out,
+            label_type=args.label_type,
+            epochs=args.epochs,
+            seed=args.seed,
+            verbose=not args.quiet,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"outputs -> {args.out}")
+    return 0
+
+
 def cmd_export(args) -> int:
     import keras
 
@@ -439,6 +476,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-model", help="label model (.keras) from `tfsnorkel fit`")
     p.add_argument("--classifier", help="classifier (.keras) from `tfsnorkel train`")
     p.add_argument("--out", required=True, help="SavedModel directory")
+    p.add_argument("--cardinality", **lf_args["--cardinality"])
+
+    p = add(
+        "pipeline",
+        "the whole pipeline on your data: apply the LFs, fit the label model, train the text "
+        "classifier, export one SavedModel, score on a gold dev set",
+        cmd_pipeline,
+    )
+    p.add_argument("--input", required=True, help="unlabeled data: .csv, .tsv, .parquet or .jsonl")
+    p.add_argument("--lfs", required=True, help="Python file defining `lfs`")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument(
+        "--text-column", default="text", help="the classifier's text (default: %(default)s)"
+    )
+    p.add_argument("--no-classifier", action="store_true", help="stop at the label model")
+    p.add_argument("--dev-input", help="gold dev set file (same fields)")
+    p.add_argument("--dev-gold-column", help="column of --dev-input holding gold class indices")
+    p.add_argument(
+        "--label-type",
+        choices=("soft", "hard", "auto"),
+        default=None,
+        help="classifier targets (default: auto with a dev set, else soft)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=40, help="most classifier epochs (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cardinality", **lf_args["--cardinality"])
     return parser
 

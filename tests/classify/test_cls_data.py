@@ -47,6 +47,16 @@ def test_drop_remainder_keeps_full_batches_only():
         soft_label_dataset(TEXT, P, L, batch_size=5, drop_remainder=True)
 
 
+def test_bytes_features_reach_tensorflow_unchanged():
+    """UTF-8 bytes (a string tensor's .numpy()) are the same text, not "b'...'" reprs."""
+    P2 = np.array([[0.2, 0.8], [0.6, 0.4]])
+    texts = ["café ok", "hello"]
+    for feats in (np.array([t.encode() for t in texts], dtype=object),
+                  np.array([t.encode() for t in texts])):
+        x, _ = next(iter(soft_label_dataset(feats, P2, shuffle=False)))
+        assert [v.decode() for v in x.numpy()] == texts
+
+
 def test_confidence_weights_entropy_callable_and_array():
     w_expected = confidence_weights(P)
     h = lambda q: -(q * np.log(q) + (1 - q) * np.log(1 - q)) / np.log(2)  # noqa: E731

@@ -111,3 +111,12 @@ def test_logits_to_probs():
 def test_bad_arguments_are_clear_errors(fn, kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         fn(**kwargs)
+
+
+def test_predict_proba_takes_utf8_bytes_like_strings():
+    texts = np.array(["café ok", "hello there", "naïve"], dtype=object)
+    clf = text_classifier(2, adapt_data=texts)
+    want = predict_proba(clf, texts)
+    for as_bytes in (np.array([t.encode() for t in texts], dtype=object),
+                     np.array([t.encode() for t in texts])):
+        np.testing.assert_allclose(predict_proba(clf, as_bytes), want, atol=1e-7)

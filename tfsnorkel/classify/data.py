@@ -115,7 +115,9 @@ def _column(values: Any, name: str) -> np.ndarray:
                 f"feature {name!r} has a missing value at row {row}. "
                 f"Received: {name}[{row}]={arr.ravel()[row]!r}"
             )
-        arr = arr.astype(str).astype(object)
+        # bytes (e.g. from a string tensor's .numpy()) go to TensorFlow as they are (UTF-8)
+        arr = np.array([v if isinstance(v, bytes) else str(v) for v in arr.ravel()],
+                       dtype=object).reshape(arr.shape)
     return arr
 
 

@@ -93,9 +93,11 @@ def _strings(values: Any, what: str) -> np.ndarray:
         if nulls.any():
             row = int(np.flatnonzero(nulls)[0])
             raise ValueError(f"{what} has a missing value at row {row}. Received: {arr[row]!r}")
-    elif arr.dtype.kind not in "US":
+        # bytes (e.g. from a string tensor's .numpy()) go to TensorFlow as they are (UTF-8)
+        return np.array([v if isinstance(v, bytes) else str(v) for v in arr], dtype=object)
+    if arr.dtype.kind not in "US":
         raise TypeError(f"{what} must hold strings. Received dtype: {arr.dtype}")
-    return arr.astype(str).astype(object)
+    return arr.astype(object)
 
 
 def _head(x: Any, n_out: int, hidden_units: Sequence[int], dropout: float, l2: float) -> Any:

@@ -1,0 +1,263 @@
+"""The whole pipeline on a user's data in one call: LFs -> label model -> classifier -> SavedModel.
+
+:func:`run_pipeline` strings together the stages a user otherwise calls one by one (and that
+``tfsnorkel pipeline`` runs from the shell): apply the LF set to the unlabeled data, summarise
+the LFs (with empirical accuracy when a gold dev set is given), fit the label model, train the
+noise-aware text classifier on its soft labels (early-stopped on the dev set when there is
+one), export one SavedModel, and score majority vote, the label model and the classifier on
+the dev set. Every artefact is written to ``out_dir`` when one is given.
+
+Example:
+    >>> import pandas as pd
+    >>> from tfsnorkel.labeling import LFSet, keyword_lf
+    >>> lfs = LFSet([keyword_lf("free", label=1, field="text"),
+    ...              keyword_lf("lunch", label=0, field="text"),
+    ...              keyword_lf("cash", label=1, field="text")], cardinality=2)
+    >>> import tempfile
+    >>> df = pd.DataFrame({"text": ["free cash", "lunch at one", "cash now", "lunch?"] * 10})
+    >>> result = run_pipeline(df, lfs, out_dir=tempfile.mkdtemp(), verbose=False)
+    >>> result.soft_labels.shape, sorted(result.export_signatures)
+    ((40, 2), ['serving_default', 'weak_label'])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from tfsnorkel.classify.models import predict_proba
+from tfsnorkel.classify.training import fit_text_classifier
+from tfsnorkel.export import export_pipeline
+from tfsnorkel.labeling.analysis import lf_summary
+from tfsnorkel.labeling.lfset import LFSet
+from tfsnorkel.labelmodel.baselines import MajorityVoter
+from tfsnorkel.labelmodel.layer import LabelModel
+from tfsnorkel.labels import check_gold_labels
+from tfsnorkel.metrics import evaluate
+
+__all__ = ["PipelineResult", "run_pipeline"]
+
+
+@dataclass
+class PipelineResult:
+    """What :func:`run_pipeline` produced.
+
+    Attributes:
+        L: ``[N, m]`` label matrix of the unlabeled data.
+        label_model: the fitted :class:`tfsnorkel.LabelModel`.
+        soft_labels: ``[N, C]`` soft labels of the unlabeled data.
+        summary: the LF summary (on the dev set with gold labels when given, else on the data).
+        classifier: the trained text classifier, or `None` when no text column was given.
+        scores: dev-set scores ``{"majority_vote": {...}, "label_model": {...},
+            "classifier": {...}}``; empty without a dev set. The classifier's are optimistic:
+            the dev set also chose its epoch and targets.
+        export_signatures: ``{signature: inputs}`` of the SavedModel, or empty when nothing
+            was exported.
+        skipped_python_lfs: Python LFs left out of the SavedModel (they cannot be served).
+
+    Example:
+        >>> empty = PipelineResult(np.zeros((0, 1), np.int32), None, np.zeros((0, 2)),
+        ...                        pd.DataFrame())
+        >>> empty.scores, empty.classifier
+        ({}, None)
+    """
+
+    L: np.ndarray
+    label_model: Any
+    soft_labels: np.ndarray
+    summary: pd.DataFrame
+    classifier: keras.Model | None = None
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    export_signatures: dict[str, list[str]] = field(default_factory=dict)
+    skipped_python_lfs: list[str] = field(default_factory=list)
+
+
+def _say(msg: str, verbose: bool) -> None:
+    if verbose:
+        print(msg, flush=True)
+
+
+def _missing(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"column {missing[0]!r} not found in {what}. Received columns: {list(frame.columns)}"
+        )
+
+
+def run_pipeline(
+    data: pd.DataFrame,
+    lfset: LFSet,
+    *,
+    text_column: str | None = "text",
+    dev: pd.DataFrame | None = None,
+    gold_column: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    label_type: str | None = None,
+    epochs: int = 40,
+    seed: int = 0,
+    verbose: bool = True,
+) -> PipelineResult:
+    """Applies the LFs, fits the label model, trains the classifier and exports one SavedModel.
+
+    Args:
+        data: the unlabeled examples, one row each, with every field the LFs read.
+        lfset: the compiled LF set (Python LFs are applied but left out of the SavedModel).
+        text_column: the text the classifier reads; `None` skips the classifier (the
+            SavedModel then serves LF votes and soft labels only). Defaults to `"text"`.
+        dev: a small gold dev set with the same fields; it drives the LF summary's
+            empirical accuracy, the classifier's early stopping and choice of targets, and
+            the scores. Defaults to `None`.
+        gold_column: the dev set's column of gold class indices (required with ``dev``).
+            Defaults to `None`.
+        out_dir: where to write ``L.npy``, ``soft_labels.npy``, ``label_model.keras``,
+            ``lf_summary.csv``, ``classifier.keras``, ``saved_model/`` and
+            ``metrics_dev.json``. Defaults to `None` (nothing is exported or written).
+        label_type: the classifier's targets, ``"soft"``, ``"hard"`` or ``"auto"``.
+            Defaults to `None`: ``"auto"`` with a dev set, else ``"soft"``.
+        epochs: most classifier epochs. Defaults to `40`.
+        seed: seed of the label model and the classifier. Defaults to `0`.
+        verbose: print each step and the tables. Defaults to `True`.
+
+    Returns:
+        A :class:`PipelineResult`.
+
+    Raises:
+        ValueError: a field the LFs read or the text column missing from ``data`` or
+            ``dev`` (named), ``dev`` without ``gold_column`` or the reverse, and every error
+            of the stages (bad gold labels, an LF returning a label out of range, ...).
+
+    Example:
+        >>> result = run_pipeline(df, lfs, dev=df_dev, gold_column="label",
+        ...                       out_dir="out/spam")                        # doctest: +SKIP
+        >>> result.scores["label_model"]["accuracy"]                          # doctest: +SKIP
+        0.9
+    """
+    if (dev is None) != (gold_column is None):
+        raise ValueError(
+            "a gold dev set takes dev and gold_column together. Received: "
+            f"dev={'None' if dev is None else 'a DataFrame'}, gold_column={gold_column!r}"
+        )
+    needed = sorted(set(lfset.fields) | ({text_column} if text_column else set()))
+    _missing(data, needed, "data")
+    y_dev = None
+    if dev is not None:
+        _missing(dev, [*needed, gold_column], "dev")
+        y_dev = check_gold_labels(dev[gold_column].to_numpy(), cardinality=lfset.cardinality)
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    C = lfset.cardinality
+
+    _say(f"[1/5] applying {len(lfset)} LFs to {len(data)} rows", verbose)
+    L = lfset.apply(data, progress=verbose)
+    L_dev = None if dev is None else lfset.apply(dev, progress=False)
+    summary = lf_summary(L_dev, lfset, y=y_dev) if dev is not None else lf_summary(L, lfset)
+    if verbose:
+        where = "the gold dev set" if dev is not None else "the data (no gold labels)"
+        with pd.option_context(
+            "display.width", 160, "display.max_columns", 20, "display.precision", 3
+        ):
+            print(f"      LF summary on {where}:\n{summary.to_string()}")
+
+    _say("[2/5] fitting the label model (class balance, accuracies, correlations)", verbose)
+    lm = LabelModel(cardinality=C, seed=seed).fit(L)
+    P = lm.predict_proba(L)
+    if verbose:
+        balance = " ".join(f"{k}: {v:.3f}" for k, v in lm.class_balance_.items())
+        print(f"      class balance {balance}; dependency groups {lm.dependencies_ or 'none'}")
+
+    clf = None
+    if text_column is not None:
+        kind = label_type or ("auto" if dev is not None else "soft")
+        _say(
+            f"[3/5] training the noise-aware text classifier on {text_column!r} ({kind} "
+            "targets" + (", early stopping on the dev set)" if dev is not None else ")"),
+            verbose,
+        )
+        clf = fit_text_classifier(
+            data[text_column],
+            P,
+            L,
+            dev_texts=None if dev is None else dev[text_column],
+            dev_y=y_dev,
+            label_type=kind,
+            epochs=epochs,
+            seed=seed,
+        )
+        _say(f"      stopped after {len(clf.history.history['loss'])} epochs", verbose)
+    else:
+        _say("[3/5] no text column: no classifier", verbose)
+
+    scores: dict[str, dict[str, float]] = {}
+    if dev is not None:
+        metrics = ["accuracy", "f1"] if C == 2 else ["accuracy", "f1_macro"]
+        scores["majority_vote"] = evaluate(
+            y_dev, MajorityVoter(C).predict_proba(L_dev), metrics, cardinality=C, seed=seed
+        )
+        scores["label_model"] = evaluate(
+            y_dev, lm.predict_proba(L_dev), metrics, cardinality=C, seed=seed
+        )
+        if clf is not None:
+            scores["classifier"] = evaluate(
+                y_dev, predict_proba(clf, dev[text_column]), metrics, cardinality=C, seed=seed
+            )
+        if verbose:
+            table = pd.DataFrame(scores).T[metrics]
+            with pd.option_context("display.precision", 3):
+                print(
+                    f"[4/5] scores on the gold dev set (the classifier's chose its epoch "
+                    f"there):\n{table.to_string()}"
+                )
+    else:
+        _say("[4/5] no gold dev set: no scores", verbose)
+
+    signatures: dict[str, list[str]] = {}
+    skipped = lfset.python_lf_names
+    if out is not None:
+        np.save(out / "L.npy", L)
+        np.save(out / "soft_labels.npy", P)
+        lm.save(out / "label_model.keras")
+        summary.to_csv(out / "lf_summary.csv")
+        if clf is not None:
+            clf.save(out / "classifier.keras")
+        if scores:
+            (out / "metrics_dev.json").write_text(json.dumps(scores, indent=2))
+        signatures = (
+            export_pipeline(
+                out / "saved_model",
+                lfset=None if skipped else lfset,
+                label_model=None if skipped else lm,
+                classifier=clf,
+            )
+            if (clf is not None or not skipped)
+            else {}
+        )
+        what = ", ".join(f"{k}({', '.join(v)})" for k, v in signatures.items()) or "nothing"
+        _say(f"[5/5] SavedModel -> {out / 'saved_model'}: {what}", verbose)
+        if skipped:
+            _say(
+                f"      Python LFs {skipped} cannot be served: the SavedModel leaves the LF set "
+                "and label model out",
+                verbose,
+            )
+    else:
+        _say("[5/5] no out_dir: nothing written", verbose)
+    return PipelineResult(
+        L=L,
+        label_model=lm,
+        soft_labels=P,
+        summary=summary,
+        classifier=clf,
+        scores=scores,
+        export_signatures=signatures,
+        skipped_python_lfs=list(skipped),
+    )
