@@ -33,7 +33,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, pattern: str) -> No
 def test_help_for_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for cmd in ("demo", "apply", "analyze", "fit", "train", "export"):
+    for cmd in ("demo", "apply", "analyze", "fit", "train", "export", "pipeline"):
         assert cmd in proc.stdout
         sub = run_cli(cmd, "--help")
         assert sub.returncode == 0, sub.stderr
