@@ -136,6 +136,17 @@ def _gold(df, column: str | None, path: str):
     return df[column].to_numpy()
 
 
+def _read_dev_set(args, columns: Sequence[str]):
+    """The gold dev set of ``--dev-input``/``--dev-gold-column`` (None without one), checked."""
+    if (args.dev_input is None) != (args.dev_gold_column is None):
+        raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
+    if args.dev_input is None:
+        return None
+    dev = read_table(args.dev_input)
+    _require_columns(dev, [*columns, args.dev_gold_column], args.dev_input)
+    return dev
+
+
 # ----------------------------------------------------------------------------- commands
 def cmd_apply(args) -> int:
     lfset = load_lf_file(args.lfs, args.cardinality)
@@ -236,17 +247,14 @@ def cmd_train(args) -> int:
     P = _load_npy(args.soft_labels, "soft labels")
     L = _load_npy(args.label_matrix, "label matrix") if args.label_matrix else None
     texts = df[args.text_column].fillna("").astype(str).to_numpy()
-    dev_texts = dev_y = None
-    if (args.dev_input is None) != (args.dev_gold_column is None):
-        raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
-    if args.label_type == "auto" and args.dev_input is None:
+    dev = _read_dev_set(args, [args.text_column])
+    if args.label_type == "auto" and dev is None:
         raise CLIError(
             "--label-type auto picks soft or hard labels on a gold dev set: "
             "give --dev-input and --dev-gold-column"
         )
-    if args.dev_input:
-        dev = read_table(args.dev_input)
-        _require_columns(dev, [args.text_column, args.dev_gold_column], args.dev_input)
+    dev_texts = dev_y = None
+    if dev is not None:
         dev_texts = dev[args.text_column].fillna("").astype(str).to_numpy()
         dev_y = dev[args.dev_gold_column].to_numpy()
     try:
@@ -286,17 +294,9 @@ def cmd_pipeline(args) -> int:
     lfset = load_lf_file(args.lfs, args.cardinality)
     df = read_table(args.input)
     text_column = None if args.no_classifier else args.text_column
-    _require_columns(df, [*lfset.fields, *([text_column] if text_column else [])], args.input)
-    dev = None
-    if (args.dev_input is None) != (args.dev_gold_column is None):
-        raise CLIError("give --dev-input and --dev-gold-column together (the gold dev set)")
-    if args.dev_input:
-        dev = read_table(args.dev_input)
-        _require_columns(
-            dev,
-            [*lfset.fields, *([text_column] if text_column else []), args.dev_gold_column],
-            args.dev_input,
-        )
+    columns = [*lfset.fields, *([text_column] if text_column else [])]
+    _require_columns(df, columns, args.input)
+    dev = _read_dev_set(args, columns)
     try:
         run_pipeline(
             df,

@@ -231,16 +231,15 @@ def run_pipeline(
             clf.save(out / "classifier.keras")
         if scores:
             (out / "metrics_dev.json").write_text(json.dumps(scores, indent=2))
-        signatures = (
-            export_pipeline(
+        # Python LFs cannot be served, and without the LF set raw input has no votes to label.
+        servable = not skipped
+        if servable or clf is not None:
+            signatures = export_pipeline(
                 out / "saved_model",
-                lfset=None if skipped else lfset,
-                label_model=None if skipped else lm,
+                lfset=lfset if servable else None,
+                label_model=lm if servable else None,
                 classifier=clf,
             )
-            if (clf is not None or not skipped)
-            else {}
-        )
         what = ", ".join(f"{k}({', '.join(v)})" for k, v in signatures.items()) or "nothing"
         _say(f"[5/5] SavedModel -> {out / 'saved_model'}: {what}", verbose)
         if skipped:

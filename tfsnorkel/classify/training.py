@@ -35,7 +35,6 @@ from tfsnorkel.classify.data import (
 )
 from tfsnorkel.classify.losses import NoiseAwareLoss
 from tfsnorkel.classify.models import predict_proba, text_classifier
-from tfsnorkel.labels import check_gold_labels
 from tfsnorkel.metrics import METRICS, metric_score
 
 __all__ = ["fit_text_classifier"]
@@ -243,7 +242,7 @@ def fit_text_classifier(
     # Checked before any training: gold labels in range, as many as dev texts.
     dev = None
     if dev_texts is not None:
-        dev_batch = _dev_batch_size(len(check_gold_labels(dev_y, cardinality=P.shape[1])), replicas)
+        dev_batch = _dev_batch_size(int(np.size(dev_y)), replicas)
         dev = gold_dataset(dev_texts, dev_y, P.shape[1], batch_size=dev_batch)
     kwargs = dict(
         epochs=_positive_int(epochs, "epochs"),
