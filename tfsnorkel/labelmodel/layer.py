@@ -465,6 +465,8 @@ class LabelModel(keras.layers.Layer):
         co_abstain_weight: weight in ``[0, 1]`` of an LF's abstain in rows where another LF of
             its class votes (class-conditional form with unipolar LFs only; elsewhere every
             abstain counts fully, as with `1.0`). Defaults to `0.5` (module doc).
+        lf_names: the names of the LFs the model was fitted on (``fit(..., lf_names=)``),
+            checked by :meth:`check_lfs`. Defaults to `None`.
         num_lfs, groups, group_patterns, lf_classes: the learned structure (``lf_classes``:
             the class each LF votes, -1 if none, when abstains are discounted, else `None`),
             filled by :meth:`fit` and carried by :meth:`get_config` so that ``from_config``
@@ -498,6 +500,7 @@ class LabelModel(keras.layers.Layer):
         group_patterns: Sequence[int] | None = None,
         co_abstain_weight: float = 0.5,
         lf_classes: Sequence[int] | None = None,
+        lf_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -538,6 +541,20 @@ class LabelModel(keras.layers.Layer):
                     f"Received: class_balance={self.class_balance}"
                 )
         self.max_group_size = int(max_group_size)
+        prior = np.asarray(accuracy_prior, dtype=float).ravel()
+        if prior.shape != (2,) or not np.all(np.isfinite(prior)) or np.any(prior <= 0):
+            raise ValueError(
+                "accuracy_prior must be two positive pseudo-counts (right, wrong). "
+                f"Received: accuracy_prior={accuracy_prior!r}"
+            )
+        if min_accuracy is not None and not (
+            isinstance(min_accuracy, (int, float, np.floating))
+            and 1.0 / self.cardinality <= float(min_accuracy) < 1.0
+        ):
+            raise ValueError(
+                f"min_accuracy must be None or a number in [1/C, 1) = [{1 / self.cardinality:.3g}, "
+                f"1). Received: min_accuracy={min_accuracy!r}"
+            )
         self.seed = int(seed)
         self.max_iter = int(max_iter)
         self.tol = float(tol)
@@ -562,6 +579,12 @@ class LabelModel(keras.layers.Layer):
         self.groups = [list(map(int, g)) for g in groups] if groups else []
         self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
         self.lf_classes = None if lf_classes is None else [int(k) for k in lf_classes]
+        self.lf_names = None if lf_names is None else [str(n) for n in lf_names]
+        if self.lf_names is not None and self.num_lfs is not None and len(self.lf_names) != self.num_lfs:
+            raise ValueError(
+                f"lf_names needs one name per LF (num_lfs={self.num_lfs}). "
+                f"Received: {len(self.lf_names)} names"
+            )
         if self.lf_classes is not None and (
             self.num_lfs is None
             or len(self.lf_classes) != self.num_lfs
@@ -636,7 +659,15 @@ class LabelModel(keras.layers.Layer):
         """
         c, m = self.cardinality, self.num_lfs
         with tf.name_scope("label_model"):
-            L = tf.cast(tf.convert_to_tensor(L), tf.int32)
+            L = tf.convert_to_tensor(L)
+            if L.dtype.is_floating or L.dtype.size > 4 or L.dtype == tf.uint32:
+                # Range check before narrowing: 2**32 + 1 must not wrap to a vote of 1.
+                L = tf.cast(L, tf.float64) if L.dtype.is_floating else tf.cast(L, tf.int64)
+                bad = (L < -1) | (L >= c)
+                if L.dtype.is_floating:
+                    bad = bad | tf.not_equal(L, tf.round(L))
+                L = tf.where(bad, tf.constant(-1, L.dtype), L)
+            L = tf.cast(L, tf.int32)
             L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
             idx = L + 1  # [b, m] in 0..C
             flat = tf.reshape(
@@ -701,6 +732,7 @@ class LabelModel(keras.layers.Layer):
             "groups": self.groups,
             "group_patterns": self.group_patterns,
             "lf_classes": self.lf_classes,
+            "lf_names": self.lf_names,
         }
 
     # ------------------------------------------------------------------ fitting
@@ -709,6 +741,8 @@ class LabelModel(keras.layers.Layer):
         L: np.ndarray | tf.data.Dataset | LabelStats,
         L_dev: np.ndarray | None = None,
         y_dev: np.ndarray | Sequence[int] | None = None,
+        *,
+        lf_names: Sequence[str] | None = None,
     ) -> LabelModel:
         """Learns class balance, LF accuracies/propensities and dependencies, without gold labels.
 
@@ -721,6 +755,10 @@ class LabelModel(keras.layers.Layer):
                 label. Defaults to `None`.
             y_dev: gold labels of the dev set; when given (and ``class_balance`` is not),
                 the class balance is their smoothed frequency. Defaults to `None`.
+            lf_names: the names of the LFs behind the columns of ``L``, in order (e.g.
+                ``lfset.names``). They are saved with the model, and every place that pairs
+                the model with an LF set checks them (:meth:`check_lfs`). Defaults to `None`
+                (only the number of LFs is checked).
 
         Returns:
             ``self``.
@@ -735,13 +773,28 @@ class LabelModel(keras.layers.Layer):
                 "a LabelModel needs at least 3 LFs to be identifiable; use MajorityVoter "
                 f"instead. Received: {m} LFs"
             )
+        if lf_names is not None:
+            lf_names = [str(n) for n in lf_names]
+            if len(lf_names) != m:
+                raise ValueError(
+                    f"lf_names needs one name per LF column of L ({m}). "
+                    f"Received: {len(lf_names)} names"
+                )
         if L_dev is not None:
             L_dev = check_label_matrix(L_dev, cardinality=c)
             if L_dev.shape[1] != m:
                 raise ValueError(f"L_dev has {L_dev.shape[1]} LF columns, L has {m}")
         yd = None
         if y_dev is not None:
-            yd = np.asarray(y_dev).astype(int).ravel()
+            raw = np.asarray(y_dev)
+            if raw.dtype.kind not in "iub" and not (
+                raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+            ):
+                raise ValueError(
+                    "y_dev must hold integer class indices; it holds non-integer values. "
+                    f"Received: {raw.ravel()[:5].tolist()}"
+                )
+            yd = raw.astype(np.int64).ravel()
             if yd.size == 0 or yd.min() < 0 or yd.max() >= c:
                 raise ValueError(
                     f"y_dev must hold class indices in [0, {c - 1}]. "
@@ -864,7 +917,52 @@ class LabelModel(keras.layers.Layer):
         self._vote_prior = np.asarray(vote_prior, float)
         self._set_params(em, lt, tables, pi, groups)
         self._commit(m, None if lf_classes is None else [int(k) for k in lf_classes])
+        if lf_names is not None:
+            self.lf_names = lf_names
         return self
+
+    def check_lfs(
+        self, lf_names: Sequence[str], cardinality: int | None = None, *, what: str = "LF set"
+    ) -> None:
+        """Checks that an LF set is the one this model was fitted on.
+
+        Args:
+            lf_names: the LF set's names, in column order.
+            cardinality: the LF set's number of classes, if it declares one.
+            what: how to name the LF set in the error. Defaults to `"LF set"`.
+
+        Raises:
+            ValueError: the number of LFs, their names or order, or the cardinality differ
+                (the message names the first mismatch).
+
+        Example:
+            >>> L = np.array([[0, 0, 1], [1, 1, 1], [0, -1, 0], [1, 1, -1]] * 50)
+            >>> lm = LabelModel(2, dependencies=None).fit(L, lf_names=["a", "b", "c"])
+            >>> lm.check_lfs(["a", "c", "b"])
+            Traceback (most recent call last):
+            ...
+            ValueError: the LF set does not match the label model: column 1 is LF 'c' in the LF set but 'b' in the label model (fitted on ['a', 'b', 'c']). Received: ['a', 'c', 'b']
+        """
+        self._check_fitted()
+        names = [str(n) for n in lf_names]
+        head = f"the {what} does not match the label model"
+        if cardinality is not None and int(cardinality) != self.cardinality:
+            raise ValueError(
+                f"{head}: it has cardinality {int(cardinality)}, the label model "
+                f"{self.cardinality}. Received: cardinality={cardinality!r}"
+            )
+        if len(names) != self.num_lfs:
+            raise ValueError(
+                f"{head}: it has {len(names)} LFs, the label model was fitted on "
+                f"{self.num_lfs}. Received: {names}"
+            )
+        if self.lf_names is not None and names != self.lf_names:
+            j = next(i for i, (a, b) in enumerate(zip(names, self.lf_names)) if a != b)
+            raise ValueError(
+                f"{head}: column {j} is LF {names[j]!r} in the {what} but "
+                f"{self.lf_names[j]!r} in the label model (fitted on {self.lf_names}). "
+                f"Received: {names}"
+            )
 
     def _set_params(self, em: _EM, lt, tables, pi, groups) -> None:
         """Stores fitted parameters in numpy (``_pi``, ``_tables``, group codes/tables)."""
@@ -979,7 +1077,8 @@ class LabelModel(keras.layers.Layer):
         ``P(vote != abstain)``; ``group`` is the index in :attr:`dependencies_` or -1.
 
         Args:
-            lf_names: row labels. Defaults to `None` (column indices).
+            lf_names: row labels, checked against the names the model was fitted with
+                (:meth:`check_lfs`). Defaults to `None` (those names, else column indices).
 
         Returns:
             A DataFrame with columns ``accuracy``, ``propensity``, ``group``.
@@ -995,6 +1094,10 @@ class LabelModel(keras.layers.Layer):
         group = np.full(self.num_lfs, -1)
         for i, g in enumerate(self.groups):
             group[g] = i
+        if lf_names is not None:
+            self.check_lfs(lf_names)
+        else:
+            lf_names = self.lf_names
         return pd.DataFrame(
             {"accuracy": acc, "propensity": prop, "group": group},
             index=pd.Index(lf_names if lf_names is not None else range(self.num_lfs), name="lf"),
