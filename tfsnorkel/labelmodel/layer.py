@@ -1,77 +1,12 @@
-"""The label model: a Keras layer whose weights parametrize a generative model of LF votes.
+"""The label model as a Keras layer: the fitted parameters as weights, ``call`` in TF ops.
 
-Generative story: ``y ~ Categorical(class_balance)``; given ``y``, every *factor* (a single LF,
-or a group of dependent LFs) emits its votes independently of the other factors. A single LF
-has one of two forms (``abstain_model``):
-
-* ``"class_conditional"`` (Dawid-Skene with the abstain as an outcome): a table
-  ``P(vote = v | y)`` for ``v`` in abstain, ``0..C-1``, so whether an LF votes is evidence
-  too. For a *unipolar* LF (one that votes a single class ``k``, as every LF of the WRENCH
-  sets does) this is the detector form ``P(fire | y = k) > P(fire | y != k)``. It is what
-  identifies such LFs: in the one-coin form below a unipolar LF is only ever seen agreeing
-  with LFs of its class or conflicting with the others, and on youtube the two HAM LFs
-  (true accuracies 0.73 and 0.92) fell to the accuracy floor, leaving rows where only HAM
-  LFs vote at P(spam) = 0.45 (93-96% of them are HAM) and train soft labels at a mean
-  P(spam) of 0.80 (truth 0.52).
-* ``"independent"`` (one-coin): the LF votes with a propensity ``p_j`` that does not depend
-  on ``y`` (an abstain is no evidence) and is right with accuracy ``a_j``, else picks one of
-  the other classes uniformly.
-
-Co-abstention (class-conditional form, unipolar LFs). LFs of one class abstain together: they
-are different detectors of the same class, and a message of that class usually trips only one
-of them. Counting every silent LF's ``P(abstain | y)`` then double-counts, and a row with a
-single spam vote is pulled towards HAM by the other spam LFs' abstains (youtube test accuracy
-0.832 against the one-coin model's 0.884). So an LF's abstain counts fully where no LF of its
-class votes (the silence of a whole class is evidence against it), and with weight
-``co_abstain_weight`` (default 0.5) where another LF of its class votes. This is a tempered
-(pseudo-)likelihood, used in the E-step and in ``call``; the M-step is unchanged. Measured
-(benchmarks/RESULTS_label_model.md), weights 1 / 0.5 / 0, train / valid accuracy: youtube
-0.829 / 0.833, 0.864 / 0.850, 0.879 / 0.850; youtube's 7 rule LFs 0.834 / 0.842, 0.876 /
-0.858, 0.916 / 0.858; sms covered spam F1 on train 0.904, 0.900, 0.886. At 0 the soft labels
-of the 7 rule LFs overshoot (mean train P(spam) 0.63, truth 0.52) and a text classifier
-trained on them scores lower on valid (0.827 against 0.842 at 0.5 and 0.838 at 1, mean of 5
-seeds): 0.5 was chosen on those train / valid numbers.
-
-``"auto"`` (the default) takes the class-conditional form for 2 classes and the one-coin form
-for more. Measured (benchmarks/RESULTS_label_model.md): on trec (6 classes, 68 unipolar LFs)
-class-conditional abstains reach 0.51 test accuracy against majority vote's 0.61 (0.28 with
-every abstain counted fully): the LFs of one class abstain together, and the
-product of their abstains pushes rows with few votes to the class whose LFs cover least.
-
-A group of dependent LFs (near-copies) is modelled jointly: a table of ``P(pattern | y)`` over
-the vote patterns of the group, so its evidence is counted once (with the one-coin form, the
-all-abstain pattern carries no evidence, as for single LFs).
-
-Fitting is exact, sampling-free EM over the *unique rows* of the label matrix (their counts are
-the sufficient statistics, see :mod:`~tfsnorkel.labelmodel.stats`): the E-step sums over
-``y``, and enumerates only the observed patterns inside groups. EM was chosen over gradient
-steps on the same likelihood: it needs no learning rate, converges in tens of passes over
-a few thousand unique rows, and keeps the MAP updates in closed form.
-
-Priors and identifiability. One-coin accuracies have a Beta prior and a floor above ``1/C``
-(LFs better than random), which rules out the label-flipped solution. Class-conditional
-tables have the conjugate Dirichlet prior worth ``a0 + b0`` votes of a reference LF with the
-same vote frequencies whose votes are right with the Beta prior's mean and whose abstains are
-uninformative; the same floor becomes a cap on ``P(v | y = w) / P(v | y = v)`` for ``w != v``
-(so that ``P(y = v | vote v) >= min_accuracy`` under a uniform balance). The class-conditional
-fit starts from the one-coin fit's posterior (itself started from a vote in which each group
-counts once: a plain majority vote locks onto copies, DESIGN.md).
-
-Class balance. LF parameters are first fitted under a uniform reference balance. Then:
-
-* class-conditional form, unipolar LFs: the balance is taken once from that fit (the mean
-  posterior of the rows with a vote), or from the user / a gold dev set, and the tables are
-  refitted under it: one joint model. Its maximum-likelihood estimate is not used there: it
-  rests on the conditional independence of abstains, which real LF sets break, and settled
-  on wrong values (sms 0.37 / 0.63, truth 0.87 / 0.13; the 35% failure in DESIGN.md);
-* otherwise the balance is estimated by maximum likelihood with the LF parameters fixed (a
-  concave problem), alternating with a refit of the LF parameters, until it settles. If it
-  settles (synthetic data, LFs that vote several classes): one joint model whose balance
-  (estimated, or given) is the prior of every row. If it runs towards a degenerate balance (a
-  class near zero; one-coin accuracies of unipolar LFs absorb the base rate and joint fits
-  collapse onto the majority class), the LF parameters fitted under the uniform reference are
-  kept (their accuracies are ``P(y = vote | vote)``) and the class balance (given, or the
-  mean posterior over rows with a vote) is the prior of rows *without* a vote only.
+The generative model and its EM are in :mod:`~tfsnorkel.labelmodel.em`, how a fit
+combines them (class balance, dependency structure, gold dev rows) in
+:mod:`~tfsnorkel.labelmodel.fitting`, and the learning of dependencies in
+:mod:`~tfsnorkel.labelmodel.structure`. This module holds :class:`LabelModel`: its
+constructor arguments, its weights, ``call``, ``fit`` (input checks, then
+:func:`~tfsnorkel.labelmodel.fitting.fit_parameters`), the tables of learned state, and
+``.keras`` saving.
 
 The layer holds both priors (``log_vote_prior`` for rows with a vote, ``log_class_balance``
 for rows without), so that ``call`` is one formula for every case.
@@ -88,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -96,291 +31,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from tfsnorkel.labelmodel.em import ExactEM
+from tfsnorkel.labelmodel.fitting import FitSettings, fit_parameters, to_stats
 from tfsnorkel.labelmodel.stats import LabelStats
-from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
 from tfsnorkel.labels import TieBreak, check_label_matrix, probs_to_preds
 
 __all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
-
-_EPS = 1e-6
-_STRUCTURE_ROWS = 20_000
 _ABSTAIN_MODELS = ("auto", "class_conditional", "independent")
 
 
 class LabelModelLoadError(ValueError):
     """A file could not be read as a saved :class:`LabelModel`."""
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def _group_codes(rows: np.ndarray, group: Sequence[int], cardinality: int) -> np.ndarray:
-    radix = (cardinality + 1) ** np.arange(len(group), dtype=np.int64)
-    return (rows[:, list(group)].astype(np.int64) + 1) @ radix
-
-
-def _one_coin_tables(acc: np.ndarray, prop: np.ndarray, cardinality: int) -> np.ndarray:
-    """``[m, C, C + 1]`` one-coin ``P(vote = v | y)`` (column ``v + 1``; column 0 abstains)."""
-    c = cardinality
-    acc = np.clip(acc, _EPS, 1 - _EPS)
-    prop = np.clip(prop, _EPS, 1 - _EPS)
-    m = len(acc)
-    t = np.empty((m, c, c + 1))
-    t[:, :, 0] = (1 - prop)[:, None]
-    t[:, :, 1:] = (prop * (1 - acc) / (c - 1))[:, None, None]
-    idx = np.arange(c)
-    t[:, idx, idx + 1] = (prop * acc)[:, None]
-    return t
-
-
-class _EM:
-    """Exact MAP-EM over unique rows for singletons and groups (joint tables).
-
-    ``abstain`` picks the singleton parametrization: ``"independent"`` (one-coin accuracy,
-    propensity independent of ``y``) or ``"class_conditional"`` (Dawid-Skene tables with the
-    abstain as an outcome, ``P(vote = v | y)`` for ``v`` in abstain, ``0..C-1``).
-    """
-
-    def __init__(
-        self,
-        rows,
-        counts,
-        cardinality,
-        groups,
-        acc_prior,
-        min_accuracy,
-        smoothing,
-        labels=None,
-        abstain="independent",
-    ):
-        # ``labels``: [K] gold class of each row or -1; labelled rows keep a one-hot posterior.
-        self.labelled = None if labels is None else np.flatnonzero(labels >= 0)
-        self.gold = None if labels is None else np.eye(cardinality)[labels[self.labelled]]
-        self.abstain = abstain
-        self.rows = rows
-        self.n = counts.astype(np.float64)
-        self.c = cardinality
-        self.m = rows.shape[1]
-        self.groups = [list(g) for g in groups]
-        self.acc_prior = acc_prior
-        self.min_accuracy = min_accuracy
-        self.smoothing = smoothing
-        self.voted = self.rows >= 0
-        self.single = np.ones(self.m, bool)
-        self.patterns = []
-        for g in self.groups:
-            self.single[g] = False
-            codes, inv = np.unique(_group_codes(self.rows, g, cardinality), return_inverse=True)
-            self.patterns.append((codes, inv.ravel()))
-        self.coverage = (self.n[:, None] * self.voted).sum(0) / max(self.n.sum(), 1.0)
-        self.total = (self.n[:, None] * self.voted).sum(0)
-        # Sparse [K, m*C] indicator of singleton votes (column j*C + v): both EM steps are
-        # then one sparse product each.
-        self.votes = vote_matrix(self.rows, cardinality, self.single)
-        self._dirichlet = None
-        self.set_lf_classes(None, 1.0)
-
-    def set_lf_classes(self, lf_classes: np.ndarray | None, weight: float) -> None:
-        """How much each singleton abstain counts as evidence (:func:`_abstain_weights`)."""
-        self.counted = (
-            _abstain_weights(self.rows, self.c, lf_classes, weight) * self.single[None, :]
-        )
-
-    def init_posterior(self) -> np.ndarray:
-        """Vote in which each group counts once; rows with no vote get the uniform distribution."""
-        w = np.ones(self.m)
-        for g in self.groups:
-            w[g] = 1.0 / len(g)
-        votes = vote_matrix(self.rows, self.c) if self.groups else self.votes
-        weights = np.zeros((self.m, self.c, self.c))
-        weights[:, np.arange(self.c), np.arange(self.c)] = w[:, None]
-        scores = np.asarray(votes @ weights.reshape(self.m * self.c, self.c))
-        tot = scores.sum(axis=1, keepdims=True)
-        return self.clamp(np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c))
-
-    def clamp(self, q: np.ndarray) -> np.ndarray:
-        """Posterior with the gold dev rows (if any) set to their labels."""
-        if self.labelled is not None and len(self.labelled):
-            q = q.copy()
-            q[self.labelled] = self.gold
-        return q
-
-    def dirichlet_prior(self) -> np.ndarray:
-        """``[m, C, C + 1]`` Dirichlet pseudo-counts of the class-conditional tables.
-
-        They are ``W / coverage`` pseudo-rows drawn from a reference joint of vote and class:
-        each LF's observed vote frequencies, a vote ``v`` right (``y = v``) with the
-        accuracy prior's mean ``a0 / (a0 + b0)``, an abstain uninformative (uniform ``y``).
-        ``W = a0 + b0`` pseudo-votes per LF, as for the one-coin accuracy's Beta prior.
-        """
-        if self._dirichlet is None:
-            c, (a0, b0) = self.c, self.acc_prior
-            weight, mean = a0 + b0, a0 / (a0 + b0)
-            marg = (
-                np.asarray(vote_matrix(self.rows, c).T @ self.n).reshape(self.m, c)
-                / self.n.sum()
-            )  # [m, v]
-            ref = np.full((c, c), (1 - mean) / (c - 1))
-            np.fill_diagonal(ref, mean)  # ref[v, y] = P0(y | vote v)
-            rows = weight / np.maximum(self.coverage, weight / self.n.sum())
-            prior = np.empty((self.m, c, c + 1))
-            prior[:, :, 0] = (rows * (1 - self.coverage) / c)[:, None]
-            prior[:, :, 1:] = (rows[:, None, None] * marg[:, :, None] * ref[None]).transpose(
-                0, 2, 1
-            )
-            self._dirichlet = prior
-        return self._dirichlet
-
-    def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """MAP parameters from posterior ``q``: singleton log-tables ``[m, C, C + 1]``, groups'."""
-        r = q * self.n[:, None]
-        counts = np.asarray(self.votes.T @ r).reshape(self.m, self.c, self.c)  # [j, v, y]
-        if self.abstain == "class_conditional":
-            cnt = np.empty((self.m, self.c, self.c + 1))
-            cnt[:, :, 1:] = counts.transpose(0, 2, 1)
-            cnt[:, :, 0] = r.sum(0)[None, :] - counts.sum(1)
-            cnt = np.maximum(cnt, 0.0) + self.dirichlet_prior()
-            t = cnt / cnt.sum(2, keepdims=True)
-            # Better than random: a vote for v is at least as likely under y = v as under any
-            # other class, by the factor that puts P(y = v | vote v) at min_accuracy under a
-            # uniform balance; mass above that cap moves to the abstain of that class.
-            lam = self.min_accuracy * (self.c - 1) / (1 - self.min_accuracy)
-            idx = np.arange(self.c)
-            cap = t[:, idx, idx + 1][:, None, :] / lam  # [j, 1, v]
-            excess = np.maximum(t[:, :, 1:] - cap, 0.0)
-            excess[:, idx, idx] = 0.0
-            t[:, :, 1:] -= excess
-            t[:, :, 0] += excess.sum(2)
-            lt = np.log(np.maximum(t, 1e-12))
-        else:
-            right = np.trace(counts, axis1=1, axis2=2)
-            a0, b0 = self.acc_prior
-            acc = (right + a0) / (self.total + a0 + b0)
-            acc = np.clip(acc, self.min_accuracy, 1 - _EPS)
-            lt = np.log(_one_coin_tables(acc, self.coverage, self.c))
-        tables = []
-        for codes, inv in self.patterns:
-            cnt = np.stack(
-                [np.bincount(inv, weights=r[:, y], minlength=len(codes)) for y in range(self.c)], 1
-            )
-            cnt = cnt + self.smoothing
-            probs = cnt / cnt.sum(0, keepdims=True)
-            if codes[0] == 0 and self.abstain == "independent":
-                # Whether the group votes at all is independent of y, as for single LFs:
-                # the all-abstain pattern (code 0) carries no evidence.
-                silent = cnt[0].sum() / cnt.sum()
-                rest = cnt[1:] / np.maximum(cnt[1:].sum(0, keepdims=True), 1e-300)
-                probs = np.concatenate([np.full((1, self.c), silent), rest * (1 - silent)])
-            tables.append(np.log(np.maximum(probs, 1e-300)))
-        return lt, tables
-
-    def logits(
-        self, log_prior: np.ndarray, lt: np.ndarray, tables: list[np.ndarray]
-    ) -> np.ndarray:
-        # Singletons: a vote for v adds log P(v | y) (one sparse product covers the votes), a
-        # counted abstain log P(abstain | y).
-        w = lt[:, :, 1:].transpose(0, 2, 1)  # [j, v, y]
-        out = np.asarray(self.votes @ w.reshape(self.m * self.c, self.c))
-        out += self.counted @ lt[:, :, 0] + log_prior[None, :]
-        for (codes, inv), t in zip(self.patterns, tables):
-            out += t[inv]
-        return out
-
-    def run(self, log_prior: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
-        """EM from posterior ``q``; returns LF log-tables, group tables, posterior, iterations."""
-        prev = -np.inf
-        lt, tables = self.m_step(q)
-        it = 0
-        for it in range(1, max_iter + 1):
-            logits = self.logits(log_prior, lt, tables)
-            mx = logits.max(1, keepdims=True)
-            ll = float(
-                (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
-            )
-            q = self.clamp(_softmax(logits))
-            lt, tables = self.m_step(q)
-            if abs(ll - prev) < tol:
-                break
-            prev = ll
-        return lt, tables, q, it
-
-    def posterior_tables(self, log_prior, lt, tables) -> tuple[np.ndarray, np.ndarray]:
-        """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
-
-        ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
-        conditionally independent model that reproduce every LF's vote marginals exactly,
-        which is what structure learning compares pairwise joints against.
-        """
-        r = _softmax(self.logits(log_prior, lt, tables)) * self.n[:, None]
-        votes = vote_matrix(self.rows, self.c) if self.groups else self.votes
-        cnt = np.empty((self.m, self.c + 1, self.c))
-        cnt[:, 1:, :] = np.asarray(votes.T @ r).reshape(self.m, self.c, self.c)
-        cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)  # abstains
-        cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
-        return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
-
-    def prior_mle(self, lt, tables, max_iter: int = 500) -> np.ndarray:
-        """Class balance maximizing the likelihood with LF parameters fixed (concave in it)."""
-        base = self.logits(np.zeros(self.c), lt, tables)
-        pi = np.full(self.c, 1.0 / self.c)
-        for _ in range(max_iter):
-            q = self.clamp(_softmax(base + np.log(np.maximum(pi, 1e-300))))
-            new = (q * self.n[:, None]).sum(0) / self.n.sum()
-            if np.abs(new - pi).max() < 1e-10:
-                pi = new
-                break
-            pi = new
-        return pi
-
-
-def _abstain_weights(
-    rows: np.ndarray, cardinality: int, lf_classes: np.ndarray | None, weight: float
-) -> np.ndarray:
-    """``[K, m]`` float: how much each abstain counts as evidence in each row.
-
-    Without ``lf_classes`` every abstain counts fully (1). With them (``lf_classes[j]``: the
-    one class LF ``j`` votes, or -1), an LF's abstain counts ``weight`` in rows where another
-    LF of its class votes (``co_abstain_weight``, module doc), fully elsewhere; votes get 0.
-    """
-    silent = (rows < 0).astype(np.float64)
-    if lf_classes is None:
-        return silent
-    own = (np.asarray(lf_classes)[None, :] == np.arange(cardinality)[:, None]).astype(float)
-    class_voted = ((1.0 - silent) @ own.T > 0).astype(np.float64)  # [K, C]
-    sibling_voted = class_voted @ own > 0  # [K, m]
-    return silent * np.where(sibling_voted, weight, 1.0)
-
-
-def _covered_balance(em: _EM, lt: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
-    """Smoothed mean posterior, under a uniform reference balance, of the rows with a vote."""
-    c = em.c
-    q = _softmax(em.logits(np.full(c, -math.log(c)), lt, tables)) * em.n[:, None]
-    covered = em.voted.any(1)
-    if not covered.any():
-        return np.full(c, 1.0 / c)
-    return (q[covered].sum(0) + 1.0) / (q[covered].sum() + c)
-
-
-def _to_stats(L: Any, cardinality: int) -> LabelStats:
-    if isinstance(L, LabelStats):
-        if L.cardinality != cardinality:
-            raise ValueError(
-                f"statistics of cardinality {L.cardinality} for a model of "
-                f"cardinality {cardinality}"
-            )
-        return L
-    if isinstance(L, (tf.data.Dataset, Iterator)):
-        # A stream of label-matrix batches, or of (features, L_batch) pairs as the labeling
-        # stage yields them: the label matrix is the last element of a pair.
-        stats = LabelStats(cardinality)
-        batches = L.as_numpy_iterator() if isinstance(L, tf.data.Dataset) else L
-        for batch in batches:
-            stats.update(batch[-1] if isinstance(batch, tuple) else batch)
-        return stats
-    return LabelStats.from_matrix(np.asarray(L), cardinality)
 
 
 def learn_structure(
@@ -764,7 +425,7 @@ class LabelModel(keras.layers.Layer):
             ``self``.
         """
         c = self.cardinality
-        stats = _to_stats(L, c)
+        stats = to_stats(L, c)
         if stats.num_rows == 0:
             raise ValueError("cannot fit a LabelModel on an empty label matrix. Received: 0 rows")
         m = stats.num_lfs
@@ -802,119 +463,31 @@ class LabelModel(keras.layers.Layer):
                 )
             if L_dev is not None and len(yd) != len(L_dev):
                 raise ValueError(f"L_dev has {len(L_dev)} rows but y_dev has {len(yd)}")
-        pi_fixed = None if self.class_balance is None else np.asarray(self.class_balance, float)
-        if pi_fixed is None and yd is not None:
-            pi_fixed = (np.bincount(yd, minlength=c) + 1.0) / (yd.size + c)
-        min_acc = 1.0 / c + 0.05 if self.min_accuracy is None else float(self.min_accuracy)
         abstain = self.abstain_model
         if abstain == "auto":
             abstain = "class_conditional" if c == 2 else "independent"
-
-        uniform = np.full(c, 1.0 / c)
-        rows, counts, labels = stats.rows, stats.counts, None
-        if L_dev is not None and yd is not None and self.anchor_dev:
-            # Gold dev rows join the EM with their posterior held at the gold label.
-            rows = np.concatenate([rows, L_dev.astype(rows.dtype)])
-            counts = np.concatenate([counts, np.ones(len(L_dev), np.int64)])
-            labels = np.concatenate([np.full(len(stats.rows), -1), yd])
-
-        vote_counts = np.asarray(vote_matrix(rows, c).T @ counts).reshape(m, c)
-        unipolar = bool(np.all((vote_counts > 0).sum(1) <= 1))
-        lf_classes = None
-        if abstain == "class_conditional" and unipolar:
-            # The class each LF votes (-1: never votes); abstains then count per class.
-            lf_classes = np.where(vote_counts.sum(1) > 0, vote_counts.argmax(1), -1)
-
-        def run(groups: list[list[int]]):
-            """Returns (em, lt, tables, class balance, prior for rows with votes)."""
-            em = _EM(rows, counts, c, groups, self.accuracy_prior, min_acc, 0.5, labels)
-            lt0, tables0, q0, _ = em.run(
-                np.log(uniform), em.init_posterior(), self.max_iter, self.tol
-            )
-            if abstain == "class_conditional":
-                # Start the class-conditional fit from the one-coin model's posterior (a vote
-                # in which each group counts once would do; a plain majority vote locks onto
-                # copies, DESIGN.md), under the same uniform reference balance.
-                em.abstain = abstain
-                em.set_lf_classes(lf_classes, self.co_abstain_weight)
-                lt0, tables0, q0, _ = em.run(np.log(uniform), q0, self.max_iter, self.tol)
-            # Alternate: class balance by maximum likelihood with LF parameters fixed (concave),
-            # then LF parameters under that balance, until the balance settles.
-            if abstain == "class_conditional" and unipolar:
-                # Every LF votes one class: its propensity under each class and the class
-                # balance are then identified only through the conditional independence of
-                # abstains, which real LF sets break (LFs of one class abstain together), and
-                # the maximum-likelihood balance settles on wrong values (sms: 0.37 / 0.63,
-                # truth 0.87 / 0.13). The balance is instead estimated once from the fit under
-                # the uniform reference (mean posterior of the rows with a vote), or given;
-                # the LF tables are then refitted under it, one joint model for every row.
-                pi = pi_fixed if pi_fixed is not None else _covered_balance(em, lt0, tables0)
-                lt, tables, q, _ = em.run(np.log(pi), q0, self.max_iter, self.tol)
-                return em, lt, tables, pi, pi
-            lt, tables, q, pi, joint = lt0, tables0, q0, uniform, True
-            for _ in range(self.balance_rounds):
-                new = em.prior_mle(lt, tables)
-                if new.min() < 0.1 / c:
-                    joint = False
-                    break
-                done = np.abs(new - pi).max() < 1e-4
-                pi = new
-                lt, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
-                if done:
-                    break
-            if joint:
-                # The votes identify the balance: one joint model, whose balance is the prior
-                # of every row.
-                if pi_fixed is not None:
-                    pi = pi_fixed
-                    lt, tables, q, _ = em.run(np.log(pi), q, self.max_iter, self.tol)
-                return em, lt, tables, pi, pi
-            # The balance ran towards a degenerate value: typical of unipolar LFs (each votes one
-            # class), whose accuracies then absorb the base rate. Keep the LF parameters fitted
-            # under a uniform reference balance (their accuracies are then P(y = vote | vote)),
-            # and apply the class balance only where there is no vote.
-            pi = pi_fixed if pi_fixed is not None else _covered_balance(em, lt0, tables0)
-            return em, lt0, tables0, pi, uniform
-
-        if isinstance(self.dependencies, list):
-            seen: set[int] = set()
-            for g in self.dependencies:
-                if not g or min(g) < 0 or max(g) >= m:
-                    raise ValueError(
-                        f"dependency groups must hold column indices in [0, {m - 1}]. Received: {g}"
-                    )
-                if seen & set(g) or len(set(g)) != len(g):
-                    raise ValueError(
-                        "dependency groups must not share or repeat a column. "
-                        f"Received: dependencies={self.dependencies}"
-                    )
-                if len(g) * math.log2(c + 1) > 62:
-                    raise ValueError(
-                        f"a dependency group of {len(g)} LFs is too large to enumerate for "
-                        f"{c} classes. Received: {g}"
-                    )
-                seen |= set(g)
-            groups = [g for g in self.dependencies if len(g) > 1]
-        else:
-            groups = []
-        em, lt, tables, pi, vote_prior = run(groups)
-        if self.dependencies == "auto":
-            post_pi, post_tables = em.posterior_tables(np.log(vote_prior), lt, tables)
-            s_rows, s_counts = stats.rows, stats.counts
-            if len(s_rows) > _STRUCTURE_ROWS:
-                # Pair statistics from a weighted subsample of rows: sampling noise in the
-                # divergence is about cells / (2 * 20k): 2e-4 for 2 classes, 0.01 for 20,
-                # well below the threshold.
-                rng = np.random.default_rng(self.seed)
-                p = s_counts / s_counts.sum()
-                pick = rng.choice(len(s_rows), size=_STRUCTURE_ROWS, p=p)
-                idx, s_counts = np.unique(pick, return_counts=True)
-                s_rows = s_rows[idx]
-            scores = pair_scores(s_rows, s_counts, c, post_pi, post_tables)
-            groups = merge_groups(scores, self.structure_threshold, self.max_group_size)
-            if groups:
-                em, lt, tables, pi, vote_prior = run(groups)
-        self._vote_prior = np.asarray(vote_prior, float)
+        settings = FitSettings(
+            cardinality=c,
+            dependencies=self.dependencies,
+            class_balance=self.class_balance,
+            max_group_size=self.max_group_size,
+            seed=self.seed,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            accuracy_prior=tuple(self.accuracy_prior),
+            min_accuracy=self.min_accuracy,
+            structure_threshold=self.structure_threshold,
+            balance_rounds=self.balance_rounds,
+            anchor_dev=self.anchor_dev,
+            abstain_model=abstain,
+            co_abstain_weight=self.co_abstain_weight,
+        )
+        fitted = fit_parameters(stats, settings, L_dev, yd)
+        em, lt, tables, pi, groups = (
+            fitted.em, fitted.lf_log_tables, fitted.group_tables, fitted.class_balance, fitted.groups
+        )
+        lf_classes = fitted.lf_classes
+        self._vote_prior = fitted.vote_prior
         self._set_params(em, lt, tables, pi, groups)
         self._commit(m, None if lf_classes is None else [int(k) for k in lf_classes])
         if lf_names is not None:
@@ -964,7 +537,7 @@ class LabelModel(keras.layers.Layer):
                 f"Received: {names}"
             )
 
-    def _set_params(self, em: _EM, lt, tables, pi, groups) -> None:
+    def _set_params(self, em: ExactEM, lt, tables, pi, groups) -> None:
         """Stores fitted parameters in numpy (``_pi``, ``_tables``, group codes/tables)."""
         c = self.cardinality
         self._pi = np.asarray(pi, float) / np.sum(pi)
