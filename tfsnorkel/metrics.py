@@ -38,6 +38,7 @@ __all__ = [
     "METRICS",
     "confusion_matrix",
     "evaluate",
+    "expected_calibration_error",
     "lf_report",
     "metric_score",
 ]
@@ -413,3 +414,62 @@ def lf_report(
             }
         )
     return pd.DataFrame(rows).set_index("lf")
+
+
+def expected_calibration_error(
+    y_true: np.ndarray | Sequence[int],
+    probs: np.ndarray | Sequence[Sequence[float]],
+    n_bins: int = 15,
+) -> float:
+    """Expected calibration error of soft labels, on the probability of the predicted class.
+
+    Each row's confidence is its largest probability and its prediction the argmax (the lowest
+    class index on ties); rows fall into ``n_bins`` equal-width bins ``(i / n_bins, (i + 1) /
+    n_bins]`` of confidence (a confidence of 0 joins the first bin), and the error is
+    ``sum_b |B_b| / N * |accuracy(B_b) - mean confidence(B_b)|`` (Guo et al., 2017).
+
+    Args:
+        y_true: ``[N]`` gold class indices.
+        probs: ``[N, C]`` probabilities (rows summing to 1).
+        n_bins: number of equal-width confidence bins. Defaults to `15`.
+
+    Returns:
+        The error in ``[0, 1]``; 0 for perfectly calibrated soft labels.
+
+    Raises:
+        ValueError: shapes disagree, gold labels lie outside ``[0, C - 1]``, probabilities
+            are not finite rows summing to 1, or ``n_bins < 1``.
+
+    Example:
+        >>> round(expected_calibration_error([1, 0, 1, 1], [[0.2, 0.8]] * 4), 6)
+        0.05
+    """
+    y = check_gold_labels(y_true)
+    p = np.asarray(probs, dtype=np.float64)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be an integer >= 1. Received: n_bins={n_bins!r}")
+    if p.ndim != 2 or len(p) != len(y):
+        raise ValueError(
+            f"probs must be [N, C] with one row per gold label. "
+            f"Received: probs.shape={p.shape}, len(y_true)={len(y)}"
+        )
+    if len(y) == 0:
+        raise ValueError("no row to score. Received: 0 rows")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0,
+                                                                       atol=1e-4):
+        bad = int(np.flatnonzero(~np.isfinite(p).all(1) | (p < 0).any(1)
+                                 | ~np.isclose(p.sum(1), 1.0, atol=1e-4))[0])
+        raise ValueError(
+            f"each row of probs must be probabilities summing to 1. "
+            f"Received: probs[{bad}]={p[bad].tolist()}"
+        )
+    if np.any((y < 0) | (y >= p.shape[1])):
+        row = int(np.flatnonzero((y < 0) | (y >= p.shape[1]))[0])
+        raise ValueError(
+            f"gold labels must be in [0, {p.shape[1] - 1}]. Received: y_true[{row}]={int(y[row])}"
+        )
+    conf = p.max(axis=1)
+    right = (p.argmax(axis=1) == y).astype(np.float64)
+    bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    gap = np.abs(np.bincount(bins, right, n_bins) - np.bincount(bins, conf, n_bins))
+    return float(gap.sum() / len(y))

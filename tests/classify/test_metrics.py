@@ -133,3 +133,46 @@ def test_lf_report_on_youtube_dev(youtube):
         v = youtube.valid.L[on[:, j], j]
         if len(v):
             assert rep["accuracy"].iloc[j] == pytest.approx(np.mean(v == youtube.valid.y[on[:, j]]))
+
+
+def test_expected_calibration_error_matches_a_direct_loop():
+    from tfsnorkel.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet([0.5, 0.5, 0.5], size=2000)
+    y = rng.integers(0, 3, size=2000)
+    conf, pred = P.max(1), P.argmax(1)
+    total = 0.0
+    for i in range(15):
+        lo, hi = i / 15, (i + 1) / 15
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            total += sel.mean() * abs((pred[sel] == y[sel]).mean() - conf[sel].mean())
+    assert expected_calibration_error(y, P) == pytest.approx(total, abs=1e-12)
+    assert expected_calibration_error(y, P, n_bins=1) == pytest.approx(
+        abs((pred == y).mean() - conf.mean()), abs=1e-12)
+
+
+def test_expected_calibration_error_is_zero_when_calibrated_and_large_when_not():
+    from tfsnorkel.metrics import expected_calibration_error
+
+    # 70% confidence, 7 of 10 right: calibrated; the same rows at 100% confidence: 0.3
+    y = np.array([1] * 7 + [0] * 3)
+    assert expected_calibration_error(y, [[0.3, 0.7]] * 10) == pytest.approx(0.0, abs=1e-12)
+    assert expected_calibration_error(y, [[0.0, 1.0]] * 10) == pytest.approx(0.3)
+    # a confidence of exactly 0.5 sits in the bin (7/15, 8/15]; ties predict class 0
+    assert expected_calibration_error([0, 1], [[0.5, 0.5]] * 2) == pytest.approx(0.0)
+    assert expected_calibration_error([1, 1], [[0.5, 0.5]] * 2) == pytest.approx(0.5)
+
+
+def test_expected_calibration_error_rejects_bad_input():
+    from tfsnorkel.metrics import expected_calibration_error
+
+    with pytest.raises(ValueError, match=r"Received: probs\[1\]=\[0.5, 0.6\]"):
+        expected_calibration_error([0, 1], [[0.5, 0.5], [0.5, 0.6]])
+    with pytest.raises(ValueError, match=r"Received: probs.shape=\(1, 2\), len\(y_true\)=2"):
+        expected_calibration_error([0, 1], [[0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"y_true\[0\]=2"):
+        expected_calibration_error([2], [[0.5, 0.5]])
+    with pytest.raises(ValueError, match="n_bins=0"):
+        expected_calibration_error([0], [[0.5, 0.5]], n_bins=0)
