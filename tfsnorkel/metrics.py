@@ -299,7 +299,7 @@ def evaluate(
     for m in metrics:
         out[m] = coverage if m == "coverage" else _score(m, ys, ps, prs, c, pos_label)
     out["coverage"] = coverage
-    out["n_scored"] = int(len(ys))
+    out["n_scored"] = len(ys)
     return out
 
 
