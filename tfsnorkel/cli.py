@@ -94,6 +94,11 @@ def load_lf_file(path: str | os.PathLike, cardinality: int | None = None):
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # sys.exit() in the LF file: not the command's exit status
+        raise CLIError(
+            f"LF file {p} called sys.exit({exc.code!r}) while being imported; an LF file must "
+            "only define `lfs` (and optionally `cardinality`)"
+        ) from exc
     except Exception as exc:  # the user's code: anything can happen
         raise CLIError(f"LF file {p} failed to import: {type(exc).__name__}: {exc}") from exc
     if not hasattr(module, "lfs"):
@@ -121,19 +126,124 @@ def _load_npy(path: str, what: str):
 
 
 def _save_npy(path: str, array) -> Path:
-    import numpy as np
+    from tfsnorkel.outputs import save_npy
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    np.save(p, array)
-    return p
+    return save_npy(path, array)
 
 
-def _gold(df, column: str | None, path: str):
+def _gold(df, column: str | None, path: str, cardinality: int | None = None):
+    """The gold column as int64 class indices, checked (integral, in range) with one-line errors."""
+    from tfsnorkel.labels import check_gold_labels
+
     if column is None:
         return None
     _require_columns(df, [column], path)
-    return df[column].to_numpy()
+    try:
+        return check_gold_labels(df[column].to_numpy(), cardinality=cardinality)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"gold column {column!r} of {path}: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------- LF names
+def lf_names_path(label_matrix: str | os.PathLike) -> Path:
+    """Where ``tfsnorkel apply`` records the LFs behind a label matrix: ``L.npy -> L.lfs.json``."""
+    p = Path(label_matrix)
+    return p.with_name(p.stem + ".lfs.json")
+
+
+def _write_lf_names(label_matrix: Path, lfset) -> Path:
+    import json
+
+    from tfsnorkel.outputs import file_sha256, write_text
+
+    record = {
+        "lf_names": lfset.names,
+        "cardinality": lfset.cardinality,
+        "label_matrix_sha256": file_sha256(label_matrix),
+    }
+    return write_text(lf_names_path(label_matrix), json.dumps(record, indent=2) + "\n")
+
+
+def _read_lf_names(label_matrix: str) -> dict | None:
+    """The record ``tfsnorkel apply`` wrote beside ``label_matrix``; None when there is none."""
+    import json
+
+    from tfsnorkel.outputs import file_sha256
+
+    side = lf_names_path(label_matrix)
+    if not side.is_file():
+        return None
+    try:
+        record = json.loads(side.read_text(encoding="utf-8"))
+        names, card = list(record["lf_names"]), int(record["cardinality"])
+        digest = record["label_matrix_sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CLIError(f"cannot read the LF names {side}: {type(exc).__name__}: {exc}") from exc
+    if digest != file_sha256(label_matrix):
+        raise CLIError(
+            f"{side} describes another label matrix than {label_matrix} (its SHA-256 differs): "
+            "rerun `tfsnorkel apply`, or pass --lfs"
+        )
+    return {"lf_names": names, "cardinality": card}
+
+
+def _check_columns(L, names: Sequence[str], what: str, path: str) -> None:
+    if L.ndim != 2 or L.shape[1] != len(names):
+        raise CLIError(
+            f"{what} {path} has {L.shape[1] if L.ndim == 2 else L.shape} columns but {len(names)} "
+            f"LFs were given ({', '.join(names)})"
+        )
+
+
+def _load_keras(path: str, what: str):
+    """Loads a ``.keras`` file with one-line errors (missing, truncated, not a Keras archive)."""
+    import zipfile
+
+    import keras
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"{what} file not found: {p}")
+    if not zipfile.is_zipfile(p):
+        raise CLIError(
+            f"{what} {p} is not a complete .keras archive (truncated, or not written by "
+            "Keras); write it again"
+        )
+    try:
+        return keras.saving.load_model(p)
+    except Exception as exc:  # keras raises many kinds
+        raise CLIError(f"cannot load {what} {p}: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_label_model(path: str):
+    import zipfile
+
+    import tfsnorkel as ts
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"label model file not found: {p}")
+    if not zipfile.is_zipfile(p):
+        raise CLIError(
+            f"label model {p} is not a complete .keras archive (truncated, or not written by "
+            "`tfsnorkel fit`); write it again"
+        )
+    try:
+        return ts.LabelModel.load(p)
+    except ValueError as exc:
+        raise CLIError(
+            f"{exc} (is {p} a classifier? pass it as --classifier)"
+            if "holds no LabelModel" in str(exc)
+            else str(exc)
+        ) from exc
+
+
+def _save_keras(model, path: str) -> Path:
+    from tfsnorkel.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return Path(path)
 
 
 def _read_dev_set(args, columns: Sequence[str]):
@@ -155,8 +265,12 @@ def cmd_apply(args) -> int:
     L = lfset.apply(
         df, batch_size=args.batch_size, progress=not args.quiet, fault_tolerant=args.fault_tolerant
     )
-    out = _save_npy(args.out, L)
-    print(f"label matrix {L.shape[0]} x {L.shape[1]} -> {out}")
+    from tfsnorkel.outputs import OutputLock
+
+    with OutputLock(args.out, is_dir=False):
+        out = _save_npy(args.out, L)
+        side = _write_lf_names(out, lfset)
+    print(f"label matrix {L.shape[0]} x {L.shape[1]} -> {out} (LF names -> {side})")
     return 0
 
 
@@ -166,6 +280,14 @@ def cmd_analyze(args) -> int:
     lfset = load_lf_file(args.lfs, args.cardinality)
     if args.label_matrix:
         L = _load_npy(args.label_matrix, "label matrix")
+        _check_columns(L, lfset.names, "label matrix", args.label_matrix)
+        record = _read_lf_names(args.label_matrix)
+        if record is not None and record["lf_names"] != lfset.names:
+            j = next(i for i, (a, b) in enumerate(zip(record["lf_names"], lfset.names)) if a != b)
+            raise CLIError(
+                f"label matrix {args.label_matrix} was made by other LFs than {args.lfs}: column "
+                f"{j} is LF {record['lf_names'][j]!r} there but {lfset.names[j]!r} in {args.lfs}"
+            )
         df = read_table(args.input) if args.input else None
     else:
         if not args.input:
@@ -177,7 +299,7 @@ def cmd_analyze(args) -> int:
     if args.gold_column:
         if df is None:
             raise CLIError("--gold-column needs --input (the file that holds the gold column)")
-        y = _gold(df, args.gold_column, args.input)
+        y = _gold(df, args.gold_column, args.input, lfset.cardinality)
     try:
         summary = ts.lf_summary(L, lfset, y=y)
     except ValueError as exc:
@@ -187,8 +309,9 @@ def cmd_analyze(args) -> int:
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(summary.to_string())
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(args.out)
+        from tfsnorkel.outputs import write_csv
+
+        write_csv(args.out, summary)
         print(f"summary -> {args.out}")
     return 0
 
@@ -199,6 +322,35 @@ def cmd_fit(args) -> int:
     import tfsnorkel as ts
 
     L = _load_npy(args.label_matrix, "label matrix")
+    # The LFs behind the columns: from --lfs, else the record `tfsnorkel apply` wrote.
+    if args.lfs:
+        lfset = load_lf_file(args.lfs, args.cardinality)
+        names, card = lfset.names, lfset.cardinality
+        _check_columns(L, names, "label matrix", args.label_matrix)
+        record = _read_lf_names(args.label_matrix)
+        if record is not None and record["lf_names"] != names:
+            raise CLIError(
+                f"label matrix {args.label_matrix} was made by the LFs {record['lf_names']}, "
+                f"not by those of {args.lfs} ({names})"
+            )
+    else:
+        record = _read_lf_names(args.label_matrix)
+        names = None if record is None else record["lf_names"]
+        card = None if record is None else record["cardinality"]
+        if names is not None:
+            _check_columns(L, names, "label matrix", args.label_matrix)
+        else:
+            print(
+                f"tfsnorkel: warning: no LF names for {args.label_matrix} (neither --lfs nor "
+                f"{lf_names_path(args.label_matrix).name} from `tfsnorkel apply`): the label "
+                "model cannot check that an LF set exported with it is the same",
+                file=sys.stderr,
+            )
+    if args.cardinality is not None and card is not None and args.cardinality != card:
+        raise CLIError(
+            f"--cardinality {args.cardinality} differs from the LFs' cardinality {card}"
+        )
+    cardinality = args.cardinality or card or 2
     L_dev = y_dev = None
     dev_args = (args.dev_label_matrix, args.dev_input, args.dev_gold_column)
     if any(a is not None for a in dev_args):
@@ -208,20 +360,25 @@ def cmd_fit(args) -> int:
                 "--dev-gold-column together"
             )
         L_dev = _load_npy(args.dev_label_matrix, "dev label matrix")
+        if L_dev.ndim != 2 or L.ndim != 2 or L_dev.shape[1] != L.shape[1]:
+            raise CLIError(
+                f"the dev label matrix {args.dev_label_matrix} has shape {L_dev.shape} but the "
+                f"label matrix {args.label_matrix} {L.shape}: they must come from the same LFs"
+            )
         dev = read_table(args.dev_input)
-        y_dev = _gold(dev, args.dev_gold_column, args.dev_input)
+        y_dev = _gold(dev, args.dev_gold_column, args.dev_input, cardinality)
         if len(y_dev) != len(L_dev):
             raise CLIError(
                 f"{args.dev_input} has {len(y_dev)} rows but the dev label matrix "
                 f"{args.dev_label_matrix} has {len(L_dev)}"
             )
     try:
-        lm = ts.LabelModel(cardinality=args.cardinality, seed=args.seed).fit(
-            L, L_dev=L_dev, y_dev=y_dev
+        lm = ts.LabelModel(cardinality=cardinality, seed=args.seed).fit(
+            L, L_dev=L_dev, y_dev=y_dev, lf_names=names
         )
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
-    lm.save(args.out)
+    _save_keras(lm, args.out)
     if not args.quiet:
         balance = " ".join(f"{k}: {v:.3f}" for k, v in lm.class_balance_.items())
         print(
@@ -235,7 +392,7 @@ def cmd_fit(args) -> int:
     print(f"label model -> {args.out}")
     if args.soft_labels:
         out = _save_npy(args.soft_labels, lm.predict_proba(L))
-        print(f"soft labels {L.shape[0]} x {args.cardinality} -> {out}")
+        print(f"soft labels {L.shape[0]} x {cardinality} -> {out}")
     return 0
 
 
@@ -256,7 +413,8 @@ def cmd_train(args) -> int:
     dev_texts = dev_y = None
     if dev is not None:
         dev_texts = dev[args.text_column].fillna("").astype(str).to_numpy()
-        dev_y = dev[args.dev_gold_column].to_numpy()
+        dev_y = _gold(dev, args.dev_gold_column, args.dev_input,
+                      P.shape[1] if P.ndim == 2 else 2)
     try:
         clf = ts.fit_text_classifier(
             texts,
@@ -282,13 +440,13 @@ def cmd_train(args) -> int:
             f"dev accuracy {ts.metric_score(dev_y, probs):.3f} "
             f"(best dev loss {min(history['val_loss']):.4f})"
         )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    clf.save(args.out)
+    _save_keras(clf, args.out)
     print(f"classifier -> {args.out}")
     return 0
 
 
 def cmd_pipeline(args) -> int:
+    from tfsnorkel.outputs import MANIFEST_NAME, OutputLockedError
     from tfsnorkel.pipeline import run_pipeline
 
     lfset = load_lf_file(args.lfs, args.cardinality)
@@ -310,33 +468,38 @@ def cmd_pipeline(args) -> int:
             seed=args.seed,
             verbose=not args.quiet,
         )
-    except ValueError as exc:
+    except (ValueError, OutputLockedError) as exc:
         raise CLIError(str(exc)) from exc
-    print(f"outputs -> {args.out}")
+    print(f"outputs -> {args.out} (manifest: {Path(args.out) / MANIFEST_NAME})")
     return 0
 
 
 def cmd_export(args) -> int:
-    import keras
+    import warnings
 
     import tfsnorkel as ts
+    from tfsnorkel.outputs import OutputLockedError
 
     lfset = load_lf_file(args.lfs, args.cardinality) if args.lfs else None
     lm = clf = None
     if args.label_model:
-        if not Path(args.label_model).is_file():
-            raise CLIError(f"label model file not found: {args.label_model}")
-        lm = ts.LabelModel.load(args.label_model)
+        lm = _load_label_model(args.label_model)
     if args.classifier:
-        if not Path(args.classifier).is_file():
-            raise CLIError(f"classifier file not found: {args.classifier}")
-        clf = keras.saving.load_model(args.classifier)
+        clf = _load_keras(args.classifier, "classifier")
     if lfset is None and lm is None and clf is None:
         raise CLIError("nothing to export: give at least one of --lfs, --label-model, --classifier")
     try:
-        ts.export_pipeline(args.out, lfset=lfset, label_model=lm, classifier=clf)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from exc
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ts.export_pipeline(args.out, lfset=lfset, label_model=lm, classifier=clf)
+    except (ValueError, OutputLockedError) as exc:
+        where = f" ({args.classifier})" if "classifier holds" in str(exc) else ""
+        if lfset is not None and "does not match the label model" in str(exc):
+            where = f" ({args.lfs} vs {args.label_model})"
+        raise CLIError(f"{exc}{where}") from exc
+    for w in caught:
+        if "lf_names" in str(w.message):
+            print(f"tfsnorkel: warning: {w.message}", file=sys.stderr)
     print(f"SavedModel -> {args.out}")
     return 0
 
@@ -423,9 +586,22 @@ def build_parser() -> argparse.ArgumentParser:
         "fit the label model on a label matrix -> label model (.keras) + soft labels",
         cmd_fit,
     )
-    p.add_argument("--label-matrix", required=True, help="label matrix (.npy)")
     p.add_argument(
-        "--cardinality", type=int, default=2, help="number of classes (default: %(default)s)"
+        "--label-matrix",
+        required=True,
+        help="label matrix (.npy); the LF names `tfsnorkel apply` wrote beside it "
+        "(L.lfs.json) are recorded in the label model",
+    )
+    p.add_argument(
+        "--lfs",
+        help="the LF file that made the label matrix (records its LF names in the label model; "
+        "default: the names beside the label matrix)",
+    )
+    p.add_argument(
+        "--cardinality",
+        type=int,
+        default=None,
+        help="number of classes (default: the LFs' cardinality, else 2)",
     )
     p.add_argument("--out", required=True, help="where to save the label model (.keras)")
     p.add_argument("--soft-labels", help="also write the soft labels (.npy) here")
@@ -507,6 +683,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_cleanly():
+    """Makes SIGTERM raise SystemExit(143) in the main thread, so the temporary file of an
+    output being written is removed (outputs are renamed into place only when complete).
+
+    Returns:
+        The previous handler (to restore), or None when nothing was installed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return None
+
+    def stop(signum, frame):  # noqa: ARG001
+        print("tfsnorkel: terminated", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tfsnorkel`` command; returns the exit status."""
     _quiet_tensorflow()
@@ -516,11 +716,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     start = time.perf_counter()
+    previous = _terminate_cleanly()
+    try:
+        return _run(args, start)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args, start: float) -> int:
     from tfsnorkel.datasets import DatasetNotFoundError
+    from tfsnorkel.outputs import OutputLockedError
 
     try:
         code = args.func(args)
-    except (CLIError, DatasetNotFoundError) as exc:
+    except (CLIError, DatasetNotFoundError, OutputLockedError) as exc:
         if args.verbose:
             traceback.print_exc()
         print(f"tfsnorkel: error: {exc}", file=sys.stderr)

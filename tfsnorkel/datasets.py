@@ -20,8 +20,7 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
+import re
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -70,6 +69,8 @@ WRENCH_SETS = ("youtube", "sms", "trec")
 _WRENCH_FILES = ("label.json", "train.json", "valid.json", "test.json")
 _YOUTUBE_FILES = tuple(k.split("/", 1)[1] for k in CHECKSUMS if k.startswith("youtube_spam"))
 CFPB_FILE = "cfpb/complaints_2019_2020_sample.csv"
+#: A WRENCH set's name: a folder name, nothing that could leave ``wrench/``.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -115,19 +116,28 @@ def _fetch(url: str, timeout: float = 60.0) -> bytes:
 
 
 def _store(rel: str, payload: bytes, root: Path) -> Path:
-    """Writes a downloaded file into the cache after checking its pinned checksum."""
-    digest = hashlib.sha256(payload).hexdigest()
+    """Writes a downloaded file into the cache after checking its pinned checksum.
+
+    A file without a pinned checksum is never stored (nor read): every downloaded byte is
+    verified.
+    """
+    from tfsnorkel.outputs import atomic_path
+
     expected = CHECKSUMS.get(rel)
-    if expected is not None and digest != expected:
+    if expected is None:
+        raise DatasetNotFoundError(
+            f"{rel} has no pinned SHA-256, so it cannot be verified and is not downloaded. "
+            "Put the file under TFSNORKEL_DATA_DIR instead."
+        )
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != expected:
         raise DatasetNotFoundError(
             f"checksum mismatch for {rel}: expected sha256 {expected}, got {digest}. "
             "The download is corrupt or the upstream file changed; nothing was cached."
         )
     dest = root / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-        tmp.write(payload)
-    shutil.move(tmp.name, dest)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(payload)
     return dest
 
 
@@ -144,11 +154,17 @@ def _locate(rels: tuple[str, ...], data_dir, download_group) -> Path:
                 "TFSNORKEL_DATA_DIR described in README ('Data')."
             )
     cache = _cache_root()
-    if all(
-        (cache / r).is_file() and _sha256(cache / r) == CHECKSUMS.get(r, _sha256(cache / r))
-        for r in rels
-    ):
+    if all(r in CHECKSUMS and (cache / r).is_file() and _sha256(cache / r) == CHECKSUMS[r]
+           for r in rels):
         return cache
+    unpinned = [r for r in rels if r not in CHECKSUMS]
+    if unpinned:
+        raise DatasetNotFoundError(
+            f"{', '.join(unpinned)} not found under "
+            f"{root or '$TFSNORKEL_DATA_DIR (unset)'}, and only files with a pinned SHA-256 "
+            "are downloaded (every download is verified); put the files under "
+            "TFSNORKEL_DATA_DIR (layout in README, 'Data')"
+        )
     download_group(cache)
     return cache
 
@@ -210,23 +226,64 @@ class WrenchDataset:
         return int(self.train.L.shape[1])
 
 
-def _read_wrench_split(path: Path) -> WrenchSplit:
-    with open(path, encoding="utf-8") as f:
-        raw = json.load(f)
-    if not raw:
-        raise ValueError(f"{path} holds no examples")
+def _read_json(path: Path):
+    """``json.load`` whose errors name the file (and the line and column)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc})") from None
+
+
+def _int_label(value, path: Path, i: str, what: str, lo: int, hi: int) -> int:
+    """One label from a WRENCH file: an integer (an integral float is one) in ``[lo, hi]``."""
+    ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if not ok or not lo <= int(value) <= hi:
+        raise ValueError(
+            f"{path}: example {i!r} has {what} {value!r}; {what}s must be integers in "
+            f"[{lo}, {hi}]. Received: {value!r}"
+        )
+    return int(value)
+
+
+def _read_wrench_split(path: Path, cardinality: int) -> WrenchSplit:
+    raw = _read_json(path)
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"{path} holds no examples (expected a JSON object id -> example)")
     ids = list(raw)
-    rows = []
+    rows, L, y = [], [], []
+    width = None
     for i in ids:
         rec = raw[i]
         try:
             rows.append({"id": i, **rec["data"]})
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: example {i!r} lacks a 'data' dict") from exc
+        if "label" not in rec or not isinstance(rec.get("weak_labels"), list):
+            raise ValueError(f"{path}: example {i!r} lacks 'label' or a 'weak_labels' list")
+        y.append(_int_label(rec["label"], path, i, "gold label", 0, cardinality - 1))
+        votes = [_int_label(v, path, i, "weak label", -1, cardinality - 1)
+                 for v in rec["weak_labels"]]
+        if width is None:
+            width = len(votes)
+        elif len(votes) != width:
+            raise ValueError(
+                f"{path}: example {i!r} has {len(votes)} weak labels, the first example "
+                f"{width}. Received: {rec['weak_labels']!r}"
+            )
+        L.append(votes)
     frame = pd.DataFrame(rows)
-    L = np.asarray([raw[i]["weak_labels"] for i in ids], dtype=np.int32)
-    y = np.asarray([raw[i]["label"] for i in ids], dtype=np.int32)
-    return WrenchSplit(frame=frame, L=L, y=y)
+    return WrenchSplit(
+        frame=frame,
+        L=np.asarray(L, dtype=np.int32).reshape(len(ids), width),
+        y=np.asarray(y, dtype=np.int32),
+    )
 
 
 def load_wrench(name: str, data_dir: str | os.PathLike | None = None) -> WrenchDataset:
@@ -240,21 +297,42 @@ def load_wrench(name: str, data_dir: str | os.PathLike | None = None) -> WrenchD
     Returns:
         A :class:`WrenchDataset`.
 
+    Only the sets in ``WRENCH_SETS`` are downloaded (each file checked against its pinned
+    SHA-256); any other set is read from ``data_dir`` / ``$TFSNORKEL_DATA_DIR`` only. Gold
+    labels must be integers in ``[0, C-1]`` and weak labels in ``[-1, C-1]`` (``C`` from
+    ``label.json``); anything else is refused, naming the file and the example.
+
     Raises:
-        DatasetNotFoundError: the files are not on disk and cannot be downloaded.
+        DatasetNotFoundError: the files are not on disk and cannot be downloaded (or the
+            set has no pinned checksums).
+        ValueError: ``name`` is not a plain folder name (e.g. ``"../x"``); a file is not
+            valid JSON or holds a label out of range (named).
 
     Example:
         >>> yt = load_wrench("youtube")               # doctest: +SKIP
         >>> yt.label_names                            # doctest: +SKIP
         ('HAM', 'SPAM')
     """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            "name must be a WRENCH set's folder name (letters, digits, '_', '-', '.'; no path), "
+            f"e.g. one of {list(WRENCH_SETS)}. Received: name={name!r}"
+        )
     rels = tuple(f"wrench/{name}/{f}" for f in _WRENCH_FILES)
     root = _locate(rels, data_dir, _download_wrench(name))
     folder = root / "wrench" / name
-    with open(folder / "label.json", encoding="utf-8") as f:
-        label_map = json.load(f)
-    label_names = tuple(label_map[str(k)] for k in range(len(label_map)))
-    splits = {s: _read_wrench_split(folder / f"{s}.json") for s in ("train", "valid", "test")}
+    label_map = _read_json(folder / "label.json")
+    try:
+        label_names = tuple(str(label_map[str(k)]) for k in range(len(label_map)))
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"{folder / 'label.json'} must map the class indices '0'..'C-1' to names. "
+            f"Received keys: {sorted(label_map) if isinstance(label_map, dict) else label_map!r}"
+        ) from None
+    if len(label_names) < 2:
+        raise ValueError(f"{folder / 'label.json'} names fewer than 2 classes")
+    splits = {s: _read_wrench_split(folder / f"{s}.json", len(label_names))
+              for s in ("train", "valid", "test")}
     return WrenchDataset(name=name, label_names=label_names, **splits)
 
 

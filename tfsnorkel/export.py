@@ -34,12 +34,18 @@ from typing import Any, Literal
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tfsnorkel.labeling.builtin import valid_utf8
 from tfsnorkel.labels import ABSTAIN
+from tfsnorkel.outputs import OutputLock, atomic_dir
 
-__all__ = ["PYFUNC_OPS", "export_pipeline", "find_pyfunc_ops"]
+__all__ = ["PYFUNC_OPS", "SERVING_BATCH", "export_pipeline", "find_pyfunc_ops"]
 
 #: Op types that call back into Python and cannot be served.
 PYFUNC_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+#: Rows the exported classifier runs at once; a larger request is cut into chunks of this size
+#: inside the signature (a text classifier's dense tf-idf of 100k texts would not fit).
+SERVING_BATCH = 1024
 
 
 def find_pyfunc_ops(path: str | os.PathLike) -> list[str]:
@@ -133,16 +139,51 @@ class _Pipeline(tf.Module):
         from tfsnorkel.classify.models import logits_to_probs
 
         specs, as_dict = _classifier_specs(self.classifier)
+        c = _num_classes(self.classifier)
+
+        def probs_of(x):
+            return logits_to_probs(self.classifier(x, training=False), self._from_logits)
 
         def serve(features):
+            features = {
+                k: valid_utf8(v) if v.dtype == tf.string else v for k, v in features.items()
+            }
             x = features if as_dict else next(iter(features.values()))
-            probs = logits_to_probs(self.classifier(x, training=False), self._from_logits)
+            n = tf.shape(next(iter(features.values())))[0]
+            probs = probs_of(x) if c is None else _in_chunks(probs_of, x, n, SERVING_BATCH, c)
             return {
                 "probabilities": probs,
                 "label": tf.argmax(probs, axis=1, output_type=tf.int32),
             }
 
         return tf.function(serve, input_signature=[specs]).get_concrete_function()
+
+
+def _num_classes(classifier: Any) -> int | None:
+    """Columns of ``logits_to_probs(classifier(x))``, when the model's output shape says."""
+    outs = getattr(classifier, "outputs", None)
+    if not outs or len(outs) != 1:
+        return None
+    shape = tuple(outs[0].shape)
+    if len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1):
+        return 2
+    return int(shape[-1]) if len(shape) == 2 and shape[-1] is not None else None
+
+
+def _in_chunks(fn: Any, x: Any, n: tf.Tensor, size: int, c: int) -> tf.Tensor:
+    """``fn(x)`` computed ``size`` rows at a time and concatenated (``[n, c]`` float32)."""
+    k = (n + size - 1) // size
+    parts = tf.TensorArray(tf.float32, size=k, infer_shape=False,
+                           element_shape=tf.TensorShape([None, c]))
+
+    def body(i, parts):
+        start = i * size
+        stop = tf.minimum(start + size, n)
+        chunk = tf.nest.map_structure(lambda t: t[start:stop], x)
+        return i + 1, parts.write(i, tf.cast(fn(chunk), tf.float32))
+
+    _, parts = tf.while_loop(lambda i, _: i < k, body, [tf.constant(0), parts])
+    return tf.reshape(parts.concat(), [-1, c])
 
 
 def export_pipeline(
@@ -173,9 +214,18 @@ def export_pipeline(
     Returns:
         ``{signature name: sorted input names}`` of what was written.
 
+    The LF set and the label model must belong together: a `tfsnorkel.LabelModel` records
+    the names and cardinality of the LFs it was fitted on, and a different, reordered or
+    resized LF set is refused (``LabelModel.check_lfs``). The SavedModel is written to a
+    temporary directory beside ``path`` and swapped in once complete; a second writer to the
+    same ``path`` at the same time gets :class:`tfsnorkel.outputs.OutputLockedError`.
+
     Raises:
         ValueError: nothing to export; Python LFs with ``python_lfs="raise"`` (named in the
-            message); a stage that is not expressible in TF ops; a PyFunc op in the result.
+            message); a stage that is not expressible in TF ops; a PyFunc op in the result;
+            an LF set that does not match the label model (the first mismatch named); a
+            saved label model passed as the classifier, or a classifier as the label model.
+        OutputLockedError: another export to ``path`` is running.
 
     Example:
         >>> export_pipeline("export/spam", lfset=lfs, classifier=clf)  # doctest: +SKIP
@@ -190,6 +240,7 @@ def export_pipeline(
             "export_pipeline needs at least one of lfset, label_model, classifier. "
             "Received: all None"
         )
+    _check_stages(lfset, label_model, classifier)
     if lfset is not None:
         py = list(getattr(lfset, "python_lf_names", []))
         if py:
@@ -222,14 +273,55 @@ def export_pipeline(
         ) from exc
     if "serving_default" not in signatures:
         signatures["serving_default"] = signatures["weak_label"]
-    tf.saved_model.save(module, str(path), signatures=signatures)
-    bad = find_pyfunc_ops(path)
-    if bad:
-        raise ValueError(
-            f"the export at {str(path)!r} holds Python callback ops and would not serve. "
-            f"Received ops: {bad[:5]}"
-        )
+    # Written to a temporary directory beside ``path`` and swapped in only when complete and
+    # servable: a failure (a full disk, a PyFunc op) leaves the previous export intact.
+    path = Path(path)
+    with OutputLock(path, is_dir=False), atomic_dir(path) as tmp:
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
+        bad = find_pyfunc_ops(tmp)
+        if bad:
+            raise ValueError(
+                f"the export at {str(path)!r} holds Python callback ops and would not serve. "
+                f"Received ops: {bad[:5]}"
+            )
     return {name: sorted(_flat_names(fn)) for name, fn in signatures.items()}
+
+
+def _holds_label_model(model: Any) -> bool:
+    from tfsnorkel.labelmodel.layer import LabelModel
+
+    if isinstance(model, LabelModel):
+        return True
+    return any(isinstance(layer, LabelModel) for layer in getattr(model, "layers", []) or [])
+
+
+def _check_stages(lfset: Any, label_model: Any, classifier: Any) -> None:
+    """Refuses stages that do not fit together (silently wrong exports otherwise)."""
+    import keras
+
+    if classifier is not None and _holds_label_model(classifier):
+        raise ValueError(
+            "classifier holds a tfsnorkel LabelModel (a label model saved by LabelModel.save "
+            "or `tfsnorkel fit`), not a classifier over raw features; pass it as label_model=. "
+            f"Received: classifier={type(classifier).__name__}"
+        )
+    if label_model is not None and isinstance(label_model, keras.Model):
+        if not _holds_label_model(label_model):
+            raise ValueError(
+                "label_model is a Keras model without a LabelModel layer (a classifier?); a "
+                "label model maps LF votes to soft labels: pass a fitted tfsnorkel.LabelModel. "
+                f"Received: label_model={type(label_model).__name__}"
+            )
+    if lfset is not None and label_model is not None and hasattr(label_model, "check_lfs"):
+        names = list(lfset.names)
+        label_model.check_lfs(names, getattr(lfset, "cardinality", None))
+        if getattr(label_model, "lf_names", None) is None:
+            warnings.warn(
+                "the label model does not record the names of the LFs it was fitted on (fit "
+                "without lf_names=), so only their number was checked against the LF set; "
+                "refit with LabelModel.fit(L, lf_names=lfset.names)",
+                stacklevel=3,
+            )
 
 
 def _flat_names(fn: Any) -> list[str]:

@@ -21,6 +21,7 @@ __all__ = [
     "filter_unlabeled",
     "from_signed",
     "probs_to_preds",
+    "reject_sparse",
     "to_signed",
 ]
 
@@ -28,6 +29,18 @@ ABSTAIN: int = -1
 """The vote of a labeling function that does not label an example."""
 
 TieBreak = Literal["abstain", "random", "prior"]
+
+
+def _as_array(x: object, what: str, dtype: object = None) -> np.ndarray:
+    """``np.asarray`` whose failures (ragged lists, text where numbers go) name the argument."""
+    reject_sparse(x, what)
+    try:
+        return np.asarray(x, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"{what} must be a rectangular array of numbers ({exc}). "
+            f"Received: {type(x).__name__}"
+        ) from None
 
 
 def from_signed(labels: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -45,14 +58,14 @@ def from_signed(labels: np.ndarray | Sequence[int]) -> np.ndarray:
         >>> from_signed([1, -1, 0]).tolist()
         [1, 0, -1]
     """
-    arr = np.asarray(labels)
+    arr = _as_array(labels, "signed labels")
     _check_integral(arr, "signed labels")
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             "signed labels must be +1 (positive), -1 (negative) or 0 (abstain). "
-            f"Received: {arr[idx].item()!r} at index {idx if len(idx) > 1 else idx[0]}"
+            f"Received: {arr[idx].item()!r} at index {idx if len(idx) != 1 else idx[0]}"
         )
     out = np.full(arr.shape, ABSTAIN, dtype=np.int32)
     out[arr == 1] = 1
@@ -75,14 +88,14 @@ def to_signed(labels: np.ndarray | Sequence[int]) -> np.ndarray:
         >>> to_signed([1, 0, -1]).tolist()
         [1, -1, 0]
     """
-    arr = np.asarray(labels)
+    arr = _as_array(labels, "labels")
     _check_integral(arr, "labels")
     bad = ~np.isin(arr, (ABSTAIN, 0, 1))
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             "to_signed needs binary class indices 0/1 or ABSTAIN (-1). "
-            f"Received: {arr[idx].item()!r} at index {idx if len(idx) > 1 else idx[0]}"
+            f"Received: {arr[idx].item()!r} at index {idx if len(idx) != 1 else idx[0]}"
         )
     out = np.zeros(arr.shape, dtype=np.int32)
     out[arr == 1] = 1
@@ -107,6 +120,31 @@ def _check_integral(arr: np.ndarray, what: str) -> None:
         idx = tuple(int(i) for i in np.argwhere(arr != np.round(arr))[0])
         raise TypeError(f"{what} must be integers. Received: {arr[idx].item()!r} at {idx}")
     raise TypeError(f"{what} must be integers. Received dtype: {arr.dtype}")
+
+
+def reject_sparse(x: object, what: str) -> None:
+    """Raises a clear `TypeError` for a scipy sparse matrix given where a dense array goes.
+
+    A sparse matrix's implicit zeros would be votes for class 0, not abstains, and
+    ``np.asarray`` turns one into a 0-d object array ("shape ()"), so it is refused by name.
+
+    Args:
+        x: the argument.
+        what: its name in the message (e.g. ``"L"``).
+
+    Example:
+        >>> import scipy.sparse as sp
+        >>> reject_sparse(sp.csr_matrix([[1, 0]]), "L")
+        Traceback (most recent call last):
+        ...
+        TypeError: L must be a dense array, not a scipy sparse matrix (in a label matrix its implicit zeros would read as votes for class 0, not abstains); convert it with .toarray(). Received: csr_matrix of shape (1, 2)
+    """
+    if hasattr(x, "tocsr") and hasattr(x, "nnz") and hasattr(x, "toarray"):
+        raise TypeError(
+            f"{what} must be a dense array, not a scipy sparse matrix (in a label matrix its "
+            "implicit zeros would read as votes for class 0, not abstains); convert it with "
+            f".toarray(). Received: {type(x).__name__} of shape {getattr(x, 'shape', None)}"
+        )
 
 
 def check_label_matrix(
@@ -135,9 +173,16 @@ def check_label_matrix(
         >>> check_label_matrix([[0, -1], [1, 1]], cardinality=2).dtype
         dtype('int32')
     """
-    arr = np.asarray(L)
+    arr = _as_array(L, "the label matrix")
     if arr.ndim != 2:
-        raise ValueError(f"a label matrix must be 2-D [N, m]. Received shape: {arr.shape}")
+        hint = (
+            " (one row of votes? a tf.data.Dataset of label rows must be batched: ds.batch(n))"
+            if arr.ndim == 1
+            else ""
+        )
+        raise ValueError(
+            f"a label matrix must be 2-D [N, m]{hint}. Received shape: {arr.shape}"
+        )
     if cardinality is not None and (
         not isinstance(cardinality, (int, np.integer)) or cardinality < 2
     ):
@@ -188,7 +233,7 @@ def check_gold_labels(
         >>> check_gold_labels([0.0, 1.0], n=2, cardinality=2).tolist()
         [0, 1]
     """
-    arr = np.asarray(y)
+    arr = _as_array(y, "gold labels")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -196,16 +241,17 @@ def check_gold_labels(
     if n is not None and len(arr) != n:
         raise ValueError(f"y must hold one gold label per row ({n}). Received shape: {arr.shape}")
     _check_integral(arr, "gold labels")
-    arr = arr.astype(np.int64)
     lo = ABSTAIN if allow_abstain else 0
+    # Range-checked before the int64 cast, so a huge value is reported, not wrapped.
     bad = arr < lo
-    if cardinality is not None:
-        bad |= arr > cardinality - 1
+    bad |= arr > (np.iinfo(np.int64).max if cardinality is None else cardinality - 1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         allowed = f">= {lo}" if cardinality is None else f"in [{lo}, {cardinality - 1}]"
-        raise ValueError(f"gold labels must be {allowed}. Received: y[{row}]={int(arr[row])}")
-    return arr
+        raise ValueError(
+            f"gold labels must be {allowed}. Received: y[{row}]={arr[row].item()!r}"
+        )
+    return arr.astype(np.int64)
 
 
 def probs_to_preds(
@@ -236,9 +282,12 @@ def probs_to_preds(
         >>> probs_to_preds(np.array([[0.2, 0.8], [0.5, 0.5]]), "abstain").tolist()
         [1, -1]
     """
-    P = np.asarray(probs, dtype=np.float64)
-    if P.ndim != 2:
-        raise ValueError(f"probs must be 2-D [N, C]. Received shape: {P.shape}")
+    P = _as_array(probs, "probs")
+    if P.dtype.kind not in "biuf":
+        raise TypeError(f"probs must be numbers. Received dtype: {P.dtype}")
+    P = P.astype(np.float64)
+    if P.ndim != 2 or P.shape[1] < 1:
+        raise ValueError(f"probs must be 2-D [N, C] with C >= 1. Received shape: {P.shape}")
     if not np.isfinite(P).all():
         row = int(np.argwhere(~np.isfinite(P))[0][0])
         raise ValueError(f"probs must be finite. Received a non-finite value at row {row}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,17 @@ from tfsnorkel.labelmodel.baselines import MajorityVoter
 from tfsnorkel.labelmodel.layer import LabelModel
 from tfsnorkel.labels import check_gold_labels
 from tfsnorkel.metrics import evaluate
+from tfsnorkel.outputs import (
+    MANIFEST_NAME,
+    OutputLock,
+    atomic_path,
+    save_npy,
+    write_csv,
+    write_manifest,
+    write_text,
+)
 
-__all__ = ["PipelineResult", "run_pipeline"]
+__all__ = ["OUTPUTS", "PipelineResult", "run_pipeline"]
 
 
 @dataclass
@@ -93,6 +103,72 @@ def _missing(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
+#: Every file or directory a run may write into ``out_dir`` (the manifest lists those it did).
+OUTPUTS = (
+    "L.npy",
+    "soft_labels.npy",
+    "label_model.keras",
+    "lf_summary.csv",
+    "classifier.keras",
+    "metrics_dev.json",
+    "saved_model",
+)
+
+
+def _write_outputs(out: Path, lfset, L, P, lm, summary, clf, scores, skipped, verbose):
+    """The write phase: manifest 'running', each output atomically, stale ones removed,
+    manifest 'complete' last (with checksums), all under the caller's lock."""
+    write_manifest(out, status="running", extra={"lf_names": lfset.names})
+    written = []
+
+    def wrote(name: str) -> None:
+        written.append(name)
+
+    save_npy(out / "L.npy", L)
+    wrote("L.npy")
+    save_npy(out / "soft_labels.npy", P)
+    wrote("soft_labels.npy")
+    with atomic_path(out / "label_model.keras") as tmp:
+        lm.save(tmp)
+    wrote("label_model.keras")
+    write_csv(out / "lf_summary.csv", summary)
+    wrote("lf_summary.csv")
+    if clf is not None:
+        with atomic_path(out / "classifier.keras") as tmp:
+            clf.save(tmp)
+        wrote("classifier.keras")
+    if scores:
+        write_text(out / "metrics_dev.json", json.dumps(scores, indent=2))
+        wrote("metrics_dev.json")
+    signatures: dict[str, list[str]] = {}
+    # Python LFs cannot be served, and without the LF set raw input has no votes to label.
+    servable = not skipped
+    if servable or clf is not None:
+        signatures = export_pipeline(
+            out / "saved_model",
+            lfset=lfset if servable else None,
+            label_model=lm if servable else None,
+            classifier=clf,
+        )
+        wrote("saved_model")
+    # A previous run's outputs that this run did not produce would pass for this run's.
+    for name in OUTPUTS:
+        if name not in written and (out / name).exists():
+            p = out / name
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    write_manifest(out, written, extra={"lf_names": lfset.names})
+    what = ", ".join(f"{k}({', '.join(v)})" for k, v in signatures.items()) or "nothing"
+    _say(f"[5/5] SavedModel -> {out / 'saved_model'}: {what}", verbose)
+    if skipped:
+        _say(
+            f"      Python LFs {skipped} cannot be served: the SavedModel leaves the LF set "
+            "and label model out",
+            verbose,
+        )
+    _say(f"      run manifest -> {out / MANIFEST_NAME}", verbose)
+    return signatures
+
+
 def run_pipeline(
     data: pd.DataFrame,
     lfset: LFSet,
@@ -120,7 +196,12 @@ def run_pipeline(
             Defaults to `None`.
         out_dir: where to write ``L.npy``, ``soft_labels.npy``, ``label_model.keras``,
             ``lf_summary.csv``, ``classifier.keras``, ``saved_model/`` and
-            ``metrics_dev.json``. Defaults to `None` (nothing is exported or written).
+            ``metrics_dev.json``, each atomically (a temporary name, then a rename), and
+            ``run_manifest.json``: ``"running"`` before the first write, ``"complete"``
+            with every file's SHA-256 after the last (check a directory with
+            :func:`tfsnorkel.outputs.verify_run`). Outputs of an earlier run that this run does
+            not produce are removed. The directory is locked for the whole run.
+            Defaults to `None` (nothing is exported or written).
         label_type: the classifier's targets, ``"soft"``, ``"hard"`` or ``"auto"``.
             Defaults to `None`: ``"auto"`` with a dev set, else ``"soft"``.
         epochs: most classifier epochs. Defaults to `40`.
@@ -134,6 +215,7 @@ def run_pipeline(
         ValueError: a field the LFs read or the text column missing from ``data`` or
             ``dev`` (named), ``dev`` without ``gold_column`` or the reverse, and every error
             of the stages (bad gold labels, an LF returning a label out of range, ...).
+        OutputLockedError: another run is writing to ``out_dir``.
 
     Example:
         >>> result = run_pipeline(df, lfs, dev=df_dev, gold_column="label",
@@ -153,8 +235,18 @@ def run_pipeline(
         _missing(dev, [*needed, gold_column], "dev")
         y_dev = check_gold_labels(dev[gold_column].to_numpy(), cardinality=lfset.cardinality)
     out = None if out_dir is None else Path(out_dir)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+    if out is None:
+        return _run(data, lfset, text_column, dev, gold_column, y_dev, None, label_type, epochs,
+                    seed, verbose)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir must be a directory. Received: out_dir={str(out)!r}")
+    with OutputLock(out):
+        return _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epochs,
+                    seed, verbose)
+
+
+def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epochs, seed,
+         verbose) -> PipelineResult:
     C = lfset.cardinality
 
     _say(f"[1/5] applying {len(lfset)} LFs to {len(data)} rows", verbose)
@@ -169,7 +261,7 @@ def run_pipeline(
             print(f"      LF summary on {where}:\n{summary.to_string()}")
 
     _say("[2/5] fitting the label model (class balance, accuracies, correlations)", verbose)
-    lm = LabelModel(cardinality=C, seed=seed).fit(L)
+    lm = LabelModel(cardinality=C, seed=seed).fit(L, lf_names=lfset.names)
     P = lm.predict_proba(L)
     if verbose:
         balance = " ".join(f"{k}: {v:.3f}" for k, v in lm.class_balance_.items())
@@ -223,31 +315,7 @@ def run_pipeline(
     signatures: dict[str, list[str]] = {}
     skipped = lfset.python_lf_names
     if out is not None:
-        np.save(out / "L.npy", L)
-        np.save(out / "soft_labels.npy", P)
-        lm.save(out / "label_model.keras")
-        summary.to_csv(out / "lf_summary.csv")
-        if clf is not None:
-            clf.save(out / "classifier.keras")
-        if scores:
-            (out / "metrics_dev.json").write_text(json.dumps(scores, indent=2))
-        # Python LFs cannot be served, and without the LF set raw input has no votes to label.
-        servable = not skipped
-        if servable or clf is not None:
-            signatures = export_pipeline(
-                out / "saved_model",
-                lfset=lfset if servable else None,
-                label_model=lm if servable else None,
-                classifier=clf,
-            )
-        what = ", ".join(f"{k}({', '.join(v)})" for k, v in signatures.items()) or "nothing"
-        _say(f"[5/5] SavedModel -> {out / 'saved_model'}: {what}", verbose)
-        if skipped:
-            _say(
-                f"      Python LFs {skipped} cannot be served: the SavedModel leaves the LF set "
-                "and label model out",
-                verbose,
-            )
+        signatures = _write_outputs(out, lfset, L, P, lm, summary, clf, scores, skipped, verbose)
     else:
         _say("[5/5] no out_dir: nothing written", verbose)
     return PipelineResult(

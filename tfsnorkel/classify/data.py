@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix, probs_to_preds
+from tfsnorkel.labels import (
+    ABSTAIN,
+    check_gold_labels,
+    check_label_matrix,
+    probs_to_preds,
+    reject_sparse,
+)
 
 __all__ = [
     "confidence_weights",
@@ -62,7 +68,14 @@ def confidence_weights(probs: np.ndarray) -> np.ndarray:
 
 
 def _check_probs(probs: Any, cardinality: int | None) -> np.ndarray:
-    P = np.asarray(probs)
+    reject_sparse(probs, "soft labels")
+    try:
+        P = np.asarray(probs)
+    except (ValueError, TypeError) as exc:  # ragged rows
+        raise ValueError(
+            f"soft labels must be a rectangular [N, C] array ({exc}). "
+            f"Received: {type(probs).__name__}"
+        ) from None
     if P.dtype.kind not in "fiu":
         raise TypeError(f"soft labels must be numeric. Received dtype: {P.dtype}")
     P = P.astype(np.float64)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix
+from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix, reject_sparse
 
 __all__ = [
     "get_label_buckets",
@@ -141,7 +141,11 @@ def lf_summary(
         >>> lf_summary(L, ["a", "b", "c"])["Coverage"].tolist()
         [0.4, 0.8, 0.4]
     """
-    arr = np.asarray(L)
+    reject_sparse(L, "the label matrix")
+    try:
+        arr = np.asarray(L)
+    except (ValueError, TypeError):  # ragged: let the validator say so, naming the argument
+        arr = check_label_matrix(L)
     names = _lf_names(lfs_or_names, arr.shape[1]) if arr.ndim == 2 else None
     L = check_label_matrix(arr, lf_names=names)
     n, m = L.shape

@@ -78,7 +78,10 @@ def columns_to_features(columns: Mapping[str, Any], lfset: LFSet) -> dict[str, A
             continue
         miss = s.isna().to_numpy()
         if s.dtype.kind in "iu" and not miss.any():
-            out[f] = s.to_numpy(dtype=np.int64)
+            if s.dtype.kind == "u" and len(s) and s.max() > np.iinfo(np.int64).max:
+                out[f] = s.to_numpy(dtype=np.float64)  # no int64 wrap: stays out of range
+            else:
+                out[f] = s.to_numpy(dtype=np.int64)
             continue
         if s.dtype.kind == "b":
             out[f] = s.to_numpy(dtype=np.int64)
@@ -108,8 +111,16 @@ def _text_tensor(s: pd.Series) -> tuple[tf.Tensor, np.ndarray]:
     if miss.any():
         s = s.where(~miss, "")
     kind = pd.api.types.infer_dtype(s, skipna=False)
-    values = s.tolist() if kind in ("string", "empty", "bytes") else s.astype(str).tolist()
-    return tf.constant(values, dtype=tf.string, shape=[len(values)]), miss
+    if kind in ("string", "empty", "bytes"):
+        values = s.tolist()
+    else:  # bytes stay bytes (astype(str) would decode them strictly), the rest str(v)
+        values = [v if isinstance(v, (str, bytes)) else str(v) for v in s.tolist()]
+    try:
+        return tf.constant(values, dtype=tf.string, shape=[len(values)]), miss
+    except UnicodeEncodeError:  # lone surrogates: their bytes become U+FFFD (valid_utf8)
+        values = [v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v
+                  for v in values]
+        return tf.constant(values, dtype=tf.string, shape=[len(values)]), miss
 
 
 def _arrow_strings(s: pd.Series) -> tuple[tf.Tensor, np.ndarray] | None:

@@ -14,6 +14,12 @@ weak classifiers it holds are tracked and exported with the LF set). Semantics, 
     ``regex_lf(r"\\bcafé\\b")`` finds ``"cafés"`` (RE2 sees ``é``, ``s`` as non-word
     characters); use ``\\p{L}`` classes, or `keyword_lf` with ``match="word"`` whose word
     boundaries are Unicode-aware.
+  - ``\\s`` is ``[\\t\\n\\f\\r ]`` in RE2: unlike Python (even with ``re.ASCII``) it does
+    not match the vertical tab ``"\\x0b"``, nor (unlike Python on ``str``) ``"\\x1c"``-``"\\x1f"``,
+    ``"\\x85"``, ``"\\xa0"`` and other Unicode spaces; write ``[\\s\\x0b]`` or ``\\p{Z}`` where
+    that matters (`length_lf` and ``lookup_lf(tokens=True)`` already split like ``str.split()``).
+  - ``{,n}`` (Python: 0 to ``n`` times; RE2 would read it literally) is rewritten to
+    ``{0,n}`` by `regex_lf` (:func:`python_repeats`), so it means what it means in Python.
   - ``$`` matches only at the very end of the text (Python also matches before a final
     ``"\\n"``); ``\\Z`` does not exist (use ``\\z``).
   - No lookahead/lookbehind, backreferences, atomic groups, possessive quantifiers or
@@ -24,6 +30,10 @@ weak classifiers it holds are tracked and exported with the LF set). Semantics, 
   preceded nor followed by a word character, a word character being a Unicode letter
   (``\\p{L}``), number (``\\p{N}``) or ``_``: the same as Python's ``(?<!\\w)kw(?!\\w)`` on
   ``str``.
+* **Invalid UTF-8** in a text is replaced by U+FFFD before any LF sees it (`valid_utf8`:
+  Python's ``bytes.decode("utf-8", "replace")``), in applied and served LF sets alike; an
+  invalid byte never hides the rest of the text from a keyword, regex or length LF, and a
+  Python LF receives the same decoded ``str``.
 * **Word counts** (`length_lf`) split on whitespace exactly like Python's ``str.split()``
   (Unicode whitespace included); character counts are Unicode code points, like ``len``.
 """
@@ -50,6 +60,7 @@ __all__ = [
     "lookup_lf",
     "regex_lf",
     "threshold_lf",
+    "valid_utf8",
 ]
 
 #: Characters Python's ``str.isspace()`` accepts (what ``str.split()`` splits on).
@@ -73,6 +84,43 @@ _UNSUPPORTED = [
 ]
 
 
+def valid_utf8(text: tf.Tensor) -> tf.Tensor:
+    """Replaces invalid UTF-8 in a string tensor with U+FFFD (the package's text policy).
+
+    Valid text is returned unchanged; a byte sequence Python's ``bytes.decode("utf-8")``
+    rejects (a stray byte, a truncated sequence, an encoded surrogate, a code point beyond
+    U+10FFFF) becomes replacement characters, as ``bytes.decode("utf-8", "replace")`` does.
+    Every compiled LF, Python LF and the exported signatures see text through this
+    function, so an invalid byte never makes a keyword/regex/length LF silently abstain on
+    the rest of the text. Pure-ASCII rows (most text) skip the transcoding.
+
+    Args:
+        text: a ``tf.string`` tensor, 1-D.
+
+    Returns:
+        The same texts, valid UTF-8.
+
+    Example:
+        >>> valid_utf8(tf.constant([b"\\xff song", b"ok"])).numpy().tolist()
+        [b'\\xef\\xbf\\xbd song', b'ok']
+    """
+    text = tf.convert_to_tensor(text, tf.string)
+    ascii_ = tf.strings.regex_full_match(text, "[\\x00-\\x7f]*")
+
+    def fix() -> tf.Tensor:
+        flat = tf.reshape(text, [-1])
+        ok = tf.reshape(ascii_, [-1])
+        keep = tf.cast(tf.where(ok)[:, 0], tf.int32)
+        redo = tf.cast(tf.where(~ok)[:, 0], tf.int32)
+        fixed = tf.strings.unicode_transcode(
+            tf.gather(flat, redo), "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
+        out = tf.dynamic_stitch([keep, redo], [tf.gather(flat, keep), fixed])
+        return tf.reshape(out, tf.shape(text))
+
+    return tf.cond(tf.reduce_all(ascii_), lambda: tf.identity(text), fix)
+
+
 def re2_escape(text: str) -> str:
     """Escapes a literal string for RE2: ASCII punctuation gets a backslash, controls ``\\x{..}``.
 
@@ -90,6 +138,56 @@ def re2_escape(text: str) -> str:
         else:
             out.append(f"\\x{{{o:x}}}")
     return "".join(out)
+
+
+def python_repeats(pattern: str) -> str:
+    """Rewrites Python-only ``{,n}`` / ``{,}`` repeats as RE2's ``{0,n}`` / ``{0,}``.
+
+    Python reads ``x{,n}`` as "0 to n times"; RE2 would read the braces literally and never
+    match what Python matches. Escaped braces and braces inside ``[...]`` are left alone.
+
+    Example:
+        >>> python_repeats(r"colou{,1}r [{,1}] \\{,1}")
+        'colou{0,1}r [{,1}] \\\\{,1}'
+    """
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+        elif in_class:
+            if pattern.startswith("[:", i) and ":]" in pattern[i + 2:]:
+                j = pattern.index(":]", i + 2) + 2  # a POSIX class [:alpha:]
+                out.append(pattern[i:j])
+                i = j
+                continue
+            in_class = c != "]"
+            out.append(c)
+            i += 1
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if pattern.startswith("^", i):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i):  # a "]" first in a class is literal
+                out.append("]")
+                i += 1
+        else:
+            m = _PY_REPEAT.match(pattern, i) if c == "{" else None
+            if m:
+                out.append("{0," + m.group(1) + "}")
+                i = m.end()
+            else:
+                out.append(c)
+                i += 1
+    return "".join(out)
+
+
+_PY_REPEAT = re.compile(r"\{,(\d*)\}")
 
 
 def _check_re2(pattern: str, who: str) -> None:
@@ -122,6 +220,11 @@ def _check_name(name: Any, default: str) -> str:
 def _check_label(label: Any, who: str) -> int:
     if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
         raise TypeError(f"{who}: label must be an integer class index. Received: label={label!r}")
+    if not -(2**31) <= int(label) < 2**31:
+        raise ValueError(
+            f"{who}: label must be a class index (0..C-1, or -1/+1 in a signed set). "
+            f"Received: label={label!r}"
+        )
     return int(label)
 
 
@@ -179,6 +282,7 @@ class CompiledLF(tf.Module):
     def __call__(self, features: Mapping[str, Any]) -> tf.Tensor:
         """Applies this LF alone to a dict of 1-D tensors/arrays (ignores missing masks)."""
         inputs = {f: tf.convert_to_tensor(features[f]) for f in self._fields}
+        inputs = {f: valid_utf8(t) if t.dtype == tf.string else t for f, t in inputs.items()}
         return self.vote(inputs)
 
     def __repr__(self) -> str:
@@ -237,6 +341,11 @@ def keyword_lf(
     """
     if isinstance(keywords, str):
         keywords = [keywords]
+    if not isinstance(keywords, (list, tuple, set, frozenset)):
+        raise TypeError(
+            "keyword_lf needs a keyword string or a list of them. "
+            f"Received: keywords={keywords!r}"
+        )
     keywords = list(keywords)
     if not keywords or not all(isinstance(k, str) and k for k in keywords):
         raise ValueError(
@@ -299,7 +408,8 @@ def regex_lf(
     who = f"LF {name!r}"
     label = _check_label(label, who)
     _check_re2(pattern, who)
-    core = f"(?i:{pattern})" if ignore_case else f"(?:{pattern})"
+    translated = python_repeats(pattern)
+    core = f"(?i:{translated})" if ignore_case else f"(?:{translated})"
     full = f"{_ANY}{core}{_ANY}"
     _check_re2(full, who)
     return RegexLF(name, field, label, full, source=pattern)
@@ -526,6 +636,11 @@ def lookup_lf(
         raise TypeError(
             f"{who}: table must be a collection of values, not one string. Received: {table!r}"
         )
+    if not isinstance(table, (Mapping, list, tuple, set, frozenset, np.ndarray)):
+        raise TypeError(
+            f"{who}: table must be a dict value -> label or a collection (set, list) of values. "
+            f"Received: table={table!r}"
+        )
     keys, values, key_dtype = _table_items(table, label, who)
     if key_dtype != tf.string and (tokens or ignore_case):
         raise ValueError(f"{who}: tokens/ignore_case need string keys. Received keys: {keys[:5]!r}")
@@ -643,7 +758,11 @@ class ColumnLF(CompiledLF):
                 "(value -> label). Received: a string tensor"
             )
         if x.dtype.is_integer:
-            return tf.cast(x, tf.int32)
+            # int64 / uint values stay wide until the LF set's range check (no int32 wrap:
+            # 2**32 + 1 must not read as a vote for class 1).
+            if x.dtype in (tf.uint64,):
+                x = tf.minimum(x, tf.constant(2**62, x.dtype))
+            return tf.cast(x, tf.int64) if x.dtype.size >= 4 else tf.cast(x, tf.int32)
         xf = tf.cast(x, tf.float64)
         nan = tf.math.is_nan(xf)
         integral = nan | (tf.math.floor(xf) == xf)
@@ -655,8 +774,8 @@ class ColumnLF(CompiledLF):
              "of the batch"],
         )
         with tf.control_dependencies([check]):
-            return tf.where(nan, tf.constant(abstain, tf.int32),
-                            tf.cast(tf.where(nan, tf.zeros_like(xf), xf), tf.int32))
+            big = tf.clip_by_value(tf.where(nan, tf.zeros_like(xf), xf), -(2.0**62), 2.0**62)
+            return tf.where(nan, tf.constant(abstain, tf.int64), tf.cast(big, tf.int64))
 
 
 def column_lf(

@@ -9,6 +9,10 @@ Reserved feature keys (optional, added by the appliers): ``"<field>__missing"`` 
 ``[batch]``, True where the field's value is missing: the LFs reading it abstain there),
 ``"__row__"`` (int64 ``[batch]`` global row numbers, used in error messages) and
 ``"__batch__"`` (int64 scalar batch number, for pre-batched datasets).
+
+Text policy: invalid UTF-8 in a text field is replaced by U+FFFD before any LF sees it
+(:func:`~tfsnorkel.labeling.builtin.valid_utf8`, the same as Python's
+``bytes.decode("utf-8", "replace")``), so compiled and Python LFs, applied or served, agree.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfsnorkel.labeling.builtin import CompiledLF
+from tfsnorkel.labeling.builtin import CompiledLF, valid_utf8
 from tfsnorkel.labeling.functions import LabelingFunction, Row
 from tfsnorkel.labels import ABSTAIN
 
@@ -290,9 +294,12 @@ class LFSet(tf.Module):
         raw_abstain = 0 if self._signed else ABSTAIN
         n = tf.shape(next(iter(feats.values())))[0]
         missing: dict[str, tf.Tensor] = {}
+        feats = dict(feats)
         for f, dtype in self._fields.items():
             m = feats.get(f + MISSING_SUFFIX)
             t = feats[f]
+            if t.dtype == tf.string:  # the text policy: invalid UTF-8 -> U+FFFD, everywhere
+                feats[f] = t = valid_utf8(t)
             if t.dtype.is_floating:
                 nan = tf.math.is_nan(t)
                 m = nan if m is None else (m | nan)
@@ -304,8 +311,8 @@ class LFSet(tf.Module):
             if not lf.compiled:
                 continue
             v = lf.vote({f: feats[f] for f in lf.fields}, raw_abstain)
-            if lf.labels is None:
-                v = _check_range(v, lf.name, lo, hi)
+            if lf.labels is None:  # checked before narrowing: an int64 vote never wraps
+                v = tf.cast(_check_range(v, lf.name, lo, hi), tf.int32)
             miss = [missing[f] for f in lf.fields if f in missing]
             if miss:
                 v = tf.where(tf.reduce_any(tf.stack(miss), axis=0), raw_abstain, v)
@@ -338,7 +345,7 @@ class LFSet(tf.Module):
         cols: dict[str, list] = {}
         for f, vals, mask in zip(pfields, values, masks):
             if vals.dtype == object:
-                lst = [v.decode("utf-8") if isinstance(v, bytes) else v for v in vals]
+                lst = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in vals]
             else:
                 lst = vals.tolist()
             if mask.any():
@@ -363,7 +370,7 @@ class LFSet(tf.Module):
                         continue
                     try:
                         r = lf.f(row, **lf.resources)
-                    except Exception as exc:  # noqa: BLE001 (reported or tolerated)
+                    except (Exception, SystemExit) as exc:  # noqa: BLE001 (reported or tolerated)
                         if self._fault_tolerant:
                             with self._lock:
                                 self._failures[lf.name] = self._failures.get(lf.name, 0) + 1
@@ -500,7 +507,7 @@ def _check_range(v: tf.Tensor, name: str, lo: int, hi: int) -> tf.Tensor:
     bad = (v < lo) | (v > hi)
     n = tf.shape(v)[0]
     row = tf.reduce_min(tf.where(bad, tf.range(n), n))
-    val = tf.gather(tf.concat([v, [0]], axis=0), row)
+    val = tf.gather(tf.concat([v, tf.zeros([1], v.dtype)], axis=0), row)
     check = tf.debugging.Assert(
         ~tf.reduce_any(bad),
         [f"{_MARK} LF {name!r} voted", val, "at row", row,
