@@ -152,8 +152,12 @@ def test_degenerate_inputs_get_finite_defined_outputs():
     P = lm.predict_proba(np.vstack([L, np.full((1, 5), -1)]))
     assert np.isfinite(P).all()
     np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5)
-    # an all-abstain row gets the class balance
-    np.testing.assert_allclose(P[-1], lm.class_balance_.to_numpy(), atol=1e-5)
+    # an all-abstain row gets the model's P(y | no vote): the class balance times every LF's
+    # P(abstain | y) (class-conditional tables, chosen since LFs 0 and 1 vote both classes)
+    t = lm.lf_log_probs.numpy().astype(np.float64)
+    logits = np.log(lm.class_balance_.to_numpy()) + t[:, :, 0].sum(0)
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(P[-1], expected, atol=1e-5)
     table = lm.lf_table()
     assert np.isfinite(table.to_numpy(dtype=float)).all()
     assert table.loc[3, "propensity"] < 1e-3
@@ -307,7 +311,9 @@ def test_co_abstain_weight_discounts_abstains_where_the_lfs_class_voted():
     L, y, classes, _, _ = _unipolar(4000)
     lm = LabelModel(2, dependencies=None).fit(L)
     config = lm.get_config()
-    assert config["co_abstain_weight"] == 0.5 and config["lf_classes"] == classes.tolist()
+    assert config["co_abstain_weight"] is None  # chosen by fit: 0.5 without a gold dev set
+    assert config["fitted_choices"] == {"abstain_model": "class_conditional", "co_abstain_weight": 0.5}
+    assert config["lf_classes"] == classes.tolist()
     assert LabelModel.from_config(config).get_config() == config
     np.testing.assert_allclose(
         lm.predict_proba(L[:500]), _tempered_proba(lm, L[:500], classes, 0.5), atol=1e-5
@@ -320,7 +326,7 @@ def test_co_abstain_weight_discounts_abstains_where_the_lfs_class_voted():
     # right model; the discount costs nothing here. Measured: 0.880 against 0.875.
     assert (lm.predict(L) == y).mean() >= (full.predict(L) == y).mean() - 0.01
     # A file saved before the option: every abstain counts, as when it was fitted.
-    new_keys = ("co_abstain_weight", "lf_classes")
+    new_keys = ("co_abstain_weight", "lf_classes", "fitted_choices")
     old = {k: v for k, v in full.get_config().items() if k not in new_keys}
     clone = LabelModel.from_config(old)
     clone.set_weights(full.get_weights())

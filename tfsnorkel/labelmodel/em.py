@@ -268,6 +268,36 @@ class ExactEM:
             prev = ll
         return lt, tables, q, it
 
+    def run_joint(self, pi: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
+        """EM that learns the class balance with the LF parameters (a joint MAP fit).
+
+        The balance is the M-step's mean posterior, smoothed by one pseudo-row per class (a
+        Dirichlet(2) prior, so no class reaches zero). Coordinate ascent instead (balance with
+        LF parameters fixed, then LF parameters under it) moves the balance a little per
+        round: at 85/15 it had only reached 0.63/0.37 after 10 rounds.
+
+        Returns:
+            LF log-tables, group tables, posterior, class balance, iterations.
+        """
+        prev = -np.inf
+        c = self.c
+        pi = np.asarray(pi, float)
+        lt, tables = self.m_step(q)
+        it = 0
+        for it in range(1, max_iter + 1):
+            logits = self.logits(np.log(pi), lt, tables)
+            mx = logits.max(1, keepdims=True)
+            ll = float(
+                (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
+            )
+            q = self.clamp(softmax(logits))
+            pi = ((q * self.n[:, None]).sum(0) + 1.0) / (self.n.sum() + c)
+            lt, tables = self.m_step(q)
+            if abs(ll - prev) < tol:
+                break
+            prev = ll
+        return lt, tables, q, pi, it
+
     def posterior_tables(self, log_prior, lt, tables) -> tuple[np.ndarray, np.ndarray]:
         """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
 

@@ -32,12 +32,20 @@ import pandas as pd
 import tensorflow as tf
 
 from tfsnorkel.labelmodel.em import ExactEM
-from tfsnorkel.labelmodel.fitting import FitSettings, fit_parameters, to_stats
+from tfsnorkel.labelmodel.fitting import FitSettings, FittedParameters, fit_parameters, to_stats
+from tfsnorkel.labelmodel.selection import (
+    ABSTAIN_MODELS,
+    CO_ABSTAIN_WEIGHTS,
+    candidate_settings,
+    score_candidates,
+)
 from tfsnorkel.labelmodel.stats import LabelStats
 from tfsnorkel.labels import TieBreak, check_label_matrix, probs_to_preds
 
 __all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
 _ABSTAIN_MODELS = ("auto", "class_conditional", "independent")
+#: Co-abstention weight without a gold dev set (module doc of :mod:`~tfsnorkel.labelmodel.em`).
+_DEFAULT_CO_ABSTAIN = 0.5
 
 
 class LabelModelLoadError(ValueError):
@@ -113,19 +121,23 @@ class LabelModel(keras.layers.Layer):
         structure_threshold: pair divergence (nats) above which LFs are grouped (near-copies
             score 0.2 and more; independent LFs about 0.002, real unipolar LF sets up to
             0.05). Defaults to `0.1`.
-        balance_rounds: alternations between the class-balance estimate and the LF
-            parameters when the balance is not given. Defaults to `10`.
+        balance_rounds: accepted so that configs saved before the joint balance fit load;
+            unused (the balance is now learned inside the EM). Defaults to `10`.
         anchor_dev: when ``fit`` gets a gold dev set, its rows join the EM with their
             posterior held at the gold label (besides setting the class balance).
             Defaults to `True`.
         abstain_model: ``"class_conditional"`` (an abstain is an outcome of each LF's
             ``P(vote | y)`` table, hence evidence), ``"independent"`` (one-coin: propensity
-            independent of ``y``, an abstain is no evidence) or ``"auto"``: class-conditional
-            for 2 classes, independent for more (module doc). Only ``fit`` reads it; ``call``
-            and the saved weights are the same for both. Defaults to `"auto"`.
+            independent of ``y``, an abstain is no evidence) or ``"auto"``: chosen on the gold
+            dev set when ``fit`` gets one (:mod:`~tfsnorkel.labelmodel.selection`), else by
+            :func:`~tfsnorkel.labelmodel.fitting.resolve_abstain_model`. Only ``fit`` reads
+            it; ``call`` and the saved weights are the same for both. Defaults to `"auto"`.
         co_abstain_weight: weight in ``[0, 1]`` of an LF's abstain in rows where another LF of
             its class votes (class-conditional form with unipolar LFs only; elsewhere every
-            abstain counts fully, as with `1.0`). Defaults to `0.5` (module doc).
+            abstain counts fully, as with `1.0`), or `None`: chosen on the gold dev set when
+            ``fit`` gets one, else `0.5` (:mod:`~tfsnorkel.labelmodel.em`). Defaults to `None`.
+        fitted_choices: what ``fit`` chose (``{"abstain_model": ..., "co_abstain_weight":
+            ...}``), carried by :meth:`get_config`; ``call`` uses its co-abstention weight.
         lf_names: the names of the LFs the model was fitted on (``fit(..., lf_names=)``),
             checked by :meth:`check_lfs`. Defaults to `None`.
         num_lfs, groups, group_patterns, lf_classes: the learned structure (``lf_classes``:
@@ -159,9 +171,10 @@ class LabelModel(keras.layers.Layer):
         num_lfs: int | None = None,
         groups: Sequence[Sequence[int]] | None = None,
         group_patterns: Sequence[int] | None = None,
-        co_abstain_weight: float = 0.5,
+        co_abstain_weight: float | None = None,
         lf_classes: Sequence[int] | None = None,
         lf_names: Sequence[str] | None = None,
+        fitted_choices: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -230,18 +243,27 @@ class LabelModel(keras.layers.Layer):
                 f"Received: abstain_model={abstain_model!r}"
             )
         self.abstain_model = abstain_model
-        if not 0.0 <= float(co_abstain_weight) <= 1.0:
+        if co_abstain_weight is not None and not (
+            isinstance(co_abstain_weight, (int, float, np.number))
+            and 0.0 <= float(co_abstain_weight) <= 1.0
+        ):
             raise ValueError(
-                "co_abstain_weight must be in [0, 1]. "
+                "co_abstain_weight must be None or in [0, 1]. "
                 f"Received: co_abstain_weight={co_abstain_weight!r}"
             )
-        self.co_abstain_weight = float(co_abstain_weight)
+        self.co_abstain_weight = None if co_abstain_weight is None else float(co_abstain_weight)
+        self.fitted_choices = None if fitted_choices is None else dict(fitted_choices)
+        self.selection_: pd.DataFrame | None = None
         self.num_lfs = None if num_lfs is None else int(num_lfs)
         self.groups = [list(map(int, g)) for g in groups] if groups else []
         self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
         self.lf_classes = None if lf_classes is None else [int(k) for k in lf_classes]
         self.lf_names = None if lf_names is None else [str(n) for n in lf_names]
-        if self.lf_names is not None and self.num_lfs is not None and len(self.lf_names) != self.num_lfs:
+        if (
+            self.lf_names is not None
+            and self.num_lfs is not None
+            and len(self.lf_names) != self.num_lfs
+        ):
             raise ValueError(
                 f"lf_names needs one name per LF (num_lfs={self.num_lfs}). "
                 f"Received: {len(self.lf_names)} names"
@@ -345,9 +367,10 @@ class LabelModel(keras.layers.Layer):
                 own = np.asarray(self.lf_classes)[:, None] == np.arange(c)[None, :]  # [m, C]
                 own = tf.constant(own.astype(np.float32))
                 fired = tf.cast(L >= 0, tf.float32)
-                some = tf.matmul(tf.cast(tf.matmul(fired, own) > 0, tf.float32), own,
-                                 transpose_b=True)  # [b, m]
-                keep = tf.where((L < 0) & (some > 0), self.co_abstain_weight, 1.0)
+                some = tf.matmul(
+                    tf.cast(tf.matmul(fired, own) > 0, tf.float32), own, transpose_b=True
+                )  # [b, m]
+                keep = tf.where((L < 0) & (some > 0), self._call_co_abstain_weight(), 1.0)
                 per_lf = per_lf * keep[:, :, None]
             any_vote = tf.reduce_any(L >= 0, axis=1, keepdims=True)
             prior = tf.where(
@@ -394,7 +417,13 @@ class LabelModel(keras.layers.Layer):
             "group_patterns": self.group_patterns,
             "lf_classes": self.lf_classes,
             "lf_names": self.lf_names,
+            "fitted_choices": self.fitted_choices,
         }
+
+    def _call_co_abstain_weight(self) -> float:
+        if self.fitted_choices is not None:
+            return float(self.fitted_choices["co_abstain_weight"])
+        return _DEFAULT_CO_ABSTAIN if self.co_abstain_weight is None else self.co_abstain_weight
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -411,9 +440,11 @@ class LabelModel(keras.layers.Layer):
             L: ``[N, m]`` label matrix; or a stream (a ``tf.data.Dataset`` or an iterator)
                 of ``[b, m]`` batches or of ``(features, L_batch)`` pairs, of which only the
                 unique-row counts are kept; or :class:`LabelStats` (e.g. merged from shards).
-            L_dev: ``[n_dev, m]`` votes of a small gold dev set. With ``y_dev`` (and
-                ``anchor_dev``), its rows join the EM with their posterior held at the gold
-                label. Defaults to `None`.
+            L_dev: ``[n_dev, m]`` votes of a small gold dev set. With ``y_dev``, the choices
+                left open (``abstain_model="auto"``, ``co_abstain_weight=None``) are made on it
+                by cross-validation (:mod:`~tfsnorkel.labelmodel.selection`; the table is
+                kept as ``selection_``), and (with ``anchor_dev``) its rows join the EM with
+                their posterior held at the gold label. Defaults to `None`.
             y_dev: gold labels of the dev set; when given (and ``class_balance`` is not),
                 the class balance is their smoothed frequency. Defaults to `None`.
             lf_names: the names of the LFs behind the columns of ``L``, in order (e.g.
@@ -463,9 +494,6 @@ class LabelModel(keras.layers.Layer):
                 )
             if L_dev is not None and len(yd) != len(L_dev):
                 raise ValueError(f"L_dev has {len(L_dev)} rows but y_dev has {len(yd)}")
-        abstain = self.abstain_model
-        if abstain == "auto":
-            abstain = "class_conditional" if c == 2 else "independent"
         settings = FitSettings(
             cardinality=c,
             dependencies=self.dependencies,
@@ -477,22 +505,54 @@ class LabelModel(keras.layers.Layer):
             accuracy_prior=tuple(self.accuracy_prior),
             min_accuracy=self.min_accuracy,
             structure_threshold=self.structure_threshold,
-            balance_rounds=self.balance_rounds,
             anchor_dev=self.anchor_dev,
-            abstain_model=abstain,
-            co_abstain_weight=self.co_abstain_weight,
+            abstain_model=self.abstain_model,
+            co_abstain_weight=(
+                _DEFAULT_CO_ABSTAIN if self.co_abstain_weight is None else self.co_abstain_weight
+            ),
         )
+        self.selection_ = None
+        open_forms = ABSTAIN_MODELS if self.abstain_model == "auto" else [self.abstain_model]
+        open_weights = (
+            CO_ABSTAIN_WEIGHTS if self.co_abstain_weight is None else [self.co_abstain_weight]
+        )
+        if L_dev is not None and yd is not None and len(open_forms) * len(open_weights) > 1:
+            candidates = candidate_settings(settings, open_forms, open_weights)
+            table = score_candidates(stats, candidates, L_dev, yd, self._predict_fitted)
+            best = int(table["dev_log_loss"].to_numpy().argmin())
+            table["chosen"] = np.arange(len(table)) == best
+            self.selection_ = table
+            settings = candidates[best]
         fitted = fit_parameters(stats, settings, L_dev, yd)
-        em, lt, tables, pi, groups = (
-            fitted.em, fitted.lf_log_tables, fitted.group_tables, fitted.class_balance, fitted.groups
-        )
-        lf_classes = fitted.lf_classes
-        self._vote_prior = fitted.vote_prior
-        self._set_params(em, lt, tables, pi, groups)
-        self._commit(m, None if lf_classes is None else [int(k) for k in lf_classes])
+        self._store(fitted)
         if lf_names is not None:
             self.lf_names = lf_names
         return self
+
+    def _store(self, fitted: FittedParameters) -> None:
+        """Keeps fitted parameters as this layer's weights and learned structure."""
+        lf_classes = fitted.lf_classes
+        self.fitted_choices = {
+            "abstain_model": fitted.abstain_model,
+            "co_abstain_weight": fitted.co_abstain_weight,
+        }
+        self._vote_prior = fitted.vote_prior
+        self._set_params(
+            fitted.em,
+            fitted.lf_log_tables,
+            fitted.group_tables,
+            fitted.class_balance,
+            fitted.groups,
+        )
+        self._commit(fitted.em.m, None if lf_classes is None else [int(k) for k in lf_classes])
+
+    def _predict_fitted(
+        self, fitted: FittedParameters, settings: FitSettings, L: np.ndarray
+    ) -> np.ndarray:
+        """Soft labels of fitted parameters (a candidate of model selection) through ``call``."""
+        candidate = LabelModel(self.cardinality, dependencies=None)
+        candidate._store(fitted)
+        return candidate.predict_proba(L)
 
     def check_lfs(
         self, lf_names: Sequence[str], cardinality: int | None = None, *, what: str = "LF set"
