@@ -74,3 +74,23 @@ def test_call_does_not_wrap_int64_votes(lm):
     np.testing.assert_allclose(
         lm(np.array([[1, 1, 1]], np.int64)).numpy(), lm(np.array([[1, 1, 1]], np.int32)).numpy()
     )
+
+
+def test_predict_proba_batches_by_memory_and_matches_one_call(lm, monkeypatch):
+    # 1000 LFs x 100 classes would build a [65536, 1000, 100] float tensor (26 GB) in one call;
+    # predict_proba caps the rows per call by m * C, with the same soft labels.
+    import tfsnorkel.labelmodel.layer as layer
+
+    seen = []
+    original = layer.LabelModel.__call__
+
+    def spy(self, x, *a, **k):
+        seen.append(len(x))
+        return original(self, x, *a, **k)
+
+    monkeypatch.setattr(layer, "_CALL_FLOATS", 3 * 2 * 7)  # 7 rows per call for 3 LFs x 2
+    monkeypatch.setattr(layer.LabelModel, "__call__", spy)
+    P = lm.predict_proba(L[:50])
+    assert max(seen) == 7 and sum(seen) == 50
+    monkeypatch.undo()
+    np.testing.assert_allclose(P, lm(L[:50]).numpy(), atol=1e-6)

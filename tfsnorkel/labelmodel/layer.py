@@ -46,6 +46,8 @@ __all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
 _ABSTAIN_MODELS = ("auto", "class_conditional", "independent")
 #: Co-abstention weight without a gold dev set (module doc of :mod:`~tfsnorkel.labelmodel.em`).
 _DEFAULT_CO_ABSTAIN = 0.5
+#: Largest ``[rows, m, C]`` tensor (floats) one ``call`` of :meth:`LabelModel.predict_proba` builds.
+_CALL_FLOATS = 1 << 24
 
 
 class LabelModelLoadError(ValueError):
@@ -657,7 +659,9 @@ class LabelModel(keras.layers.Layer):
 
         Args:
             L: ``[N, m]`` votes (validated; a vote out of range names its LF column).
-            batch_size: rows per ``call``. Defaults to `65536`.
+            batch_size: rows per ``call``, lowered so that ``call``'s ``[rows, m, C]``
+                per-LF tensor stays under 2**24 floats (64 MiB) for many LFs and classes.
+                Defaults to `65536`.
 
         Returns:
             ``[N, C]`` float32 probabilities, rows summing to 1.
@@ -669,6 +673,7 @@ class LabelModel(keras.layers.Layer):
                 f"this LabelModel was fitted on {self.num_lfs} LFs. "
                 f"Received a label matrix with {L.shape[1]} columns"
             )
+        batch_size = max(1, min(int(batch_size), _CALL_FLOATS // (self.num_lfs * self.cardinality)))
         out = [self(L[i : i + batch_size]).numpy() for i in range(0, len(L), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.cardinality), np.float32)
 
