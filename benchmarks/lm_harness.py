@@ -142,32 +142,50 @@ def _fit_dawid_skene(d: dict, use_dev: bool) -> tuple[np.ndarray, float, str]:
     return ds.predict_proba(d["L_test"]), fit_s, note
 
 
-def _fit_peer(peer: str, d: dict, use_dev: bool, timeout: float) -> tuple[np.ndarray, float, str]:
+def _run_peer(peer: str, d: dict, modes: list[str], timeout: float) -> dict:
+    """Runs one peer for several modes in one worker call: ``{mode: (P, fit_s, note) | exc}``."""
     py = _venv_python(peer)
+    flags = [mode == "dev" and _has_dev(d) for mode in modes]
     if not py.exists():
-        raise RuntimeError(f"{peer} is not installed: {py} does not exist")
+        err = RuntimeError(f"{peer} is not installed: {py} does not exist")
+        return dict.fromkeys(modes, err)
+    out: dict = {}
     with tempfile.TemporaryDirectory(prefix=f"lm_{peer}_") as tmp:
         src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
         np.savez(src, L_train=d["L_train"], L_test=d["L_test"], L_valid=d["L_valid"],
                  y_valid=d["y_valid"], cardinality=np.int64(d["cardinality"]),
-                 use_dev=np.bool_(use_dev))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+                 use_dev=np.asarray(sorted(set(flags)), dtype=bool))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env.setdefault("OMP_NUM_THREADS", "2")
         try:
             res = subprocess.run([str(py), str(HERE / "lm_peer_worker.py"), peer, str(src),
-                                  str(dst)], capture_output=True, text=True, timeout=timeout,
-                                 env=env, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise RuntimeError(f"{peer} timed out after {timeout:.0f} s") from exc
+                                  str(dst)], capture_output=True, text=True,
+                                 timeout=timeout * len(set(flags)), env=env, check=False)
+        except subprocess.TimeoutExpired:
+            err = RuntimeError(f"{peer} timed out after {timeout:.0f} s per mode")
+            return dict.fromkeys(modes, err)
         if res.returncode != 0:
             lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
-            raise RuntimeError(f"{peer} failed: {lines[-1] if lines else res.returncode}")
+            err = RuntimeError(f"{peer} failed: {lines[-1] if lines else res.returncode}")
+            return dict.fromkeys(modes, err)
         with np.load(dst, allow_pickle=False) as z:
-            return z["proba_test"], float(z["fit_s"]), str(z["note"])
+            got = {k: z[k] for k in z.files}
+    for mode, flag in zip(modes, flags):
+        tag = "dev" if flag else "nogold"
+        if f"error_{tag}" in got:
+            out[mode] = RuntimeError(f"{peer} failed: {got[f'error_{tag}']}")
+        else:
+            out[mode] = (got[f"proba_test_{tag}"], float(got[f"fit_s_{tag}"]),
+                         str(got[f"note_{tag}"]))
+    return out
 
 
-def run_one(method: str, d: dict, mode: str, tfs_kwargs: dict, peer_timeout: float) -> dict:
-    """Fits one method on one set in one mode and scores it; errors become an ``error`` field."""
+def run_one(method: str, d: dict, mode: str, tfs_kwargs: dict, peer_timeout: float,
+            peer_results: dict | None = None) -> dict:
+    """Fits one method on one set in one mode and scores it; errors become an ``error`` field.
+
+    ``peer_results`` (from `_run_peer`) holds a peer's outputs for this mode when it already ran.
+    """
     use_dev = mode == "dev" and _has_dev(d)
     c = int(d["cardinality"])
     rec: dict = {"method": method, "mode": mode, "dev_used": use_dev}
@@ -181,7 +199,10 @@ def run_one(method: str, d: dict, mode: str, tfs_kwargs: dict, peer_timeout: flo
         elif method == "dawid_skene":
             P, fit_s, note = _fit_dawid_skene(d, use_dev)
         elif method in PEERS:
-            P, fit_s, note = _fit_peer(method, d, use_dev, peer_timeout)
+            got = (peer_results or _run_peer(method, d, [mode], peer_timeout))[mode]
+            if isinstance(got, Exception):
+                raise got
+            P, fit_s, note = got
         else:
             raise ValueError(f"unknown method {method!r}")
         rec.update(score(P, d["L_test"], d["y_test"], c))
@@ -270,8 +291,11 @@ def _write_json(path: str, payload: dict) -> None:
     os.replace(tmp, target)
 
 
-def _run_parallel(sets: list[str], args: argparse.Namespace) -> list[dict]:
-    """Runs each set in its own child process (``args.jobs`` at a time); records in set order."""
+def _run_parallel(sets: list[str], args: argparse.Namespace, on_done=None) -> list[dict]:
+    """Runs each set in its own child process (``args.jobs`` at a time); records in set order.
+
+    ``on_done(records)`` is called with the records of the finished sets after each one.
+    """
     with tempfile.TemporaryDirectory(prefix="lm_harness_") as tmp:
         pending, running, done = list(sets), {}, {}
         while pending or running:
@@ -294,6 +318,8 @@ def _run_parallel(sets: list[str], args: argparse.Namespace) -> list[dict]:
                     done[name] = [{"set": name, "method": m, "mode": "nogold",
                                    "error": f"harness child exited {proc.returncode}"}
                                   for m in args.methods]
+                if on_done is not None:
+                    on_done([r for n in sets if n in done for r in done[n]])
         return [r for name in sets for r in done[name]]
 
 
@@ -330,14 +356,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.jobs > 1 and len(sets) > 1:
         for name in sets:  # build any missing cache file once, before the workers read it
             load_set(name)
-        records += _run_parallel(sets, args)
+        def partial(done_records: list[dict]) -> None:
+            records[:] = done_records
+            save()
+
+        records[:] = _run_parallel(sets, args, partial)
         sets = []
     for name in sets:
         d = load_set(name)
         methods = list(args.methods) + (["oracle"] if "oracle_proba_test" in d else [])
+        peer_runs = {m: _run_peer(m, d, modes, args.peer_timeout) for m in methods if m in PEERS}
         for mode in modes:
             for method in methods:
-                rec = {"set": name, **run_one(method, d, mode, tfs_kwargs, args.peer_timeout)}
+                rec = {"set": name, **run_one(method, d, mode, tfs_kwargs, args.peer_timeout,
+                                              peer_runs.get(method))}
                 records.append(rec)
                 status = rec.get("error") or f"acc {rec['acc']:.4f} ece {rec['ece']:.4f}"
                 print(f"[{time.strftime('%H:%M:%S')}] {name} {mode} {method}: {status}",

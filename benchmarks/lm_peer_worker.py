@@ -2,10 +2,11 @@
 
     /work/venvs/<peer>/bin/python benchmarks/lm_peer_worker.py <peer> in.npz out.npz
 
-``in.npz`` holds ``L_train``, ``L_test`` (int, ``-1`` = abstain), ``cardinality``, ``use_dev``
-and, for ``use_dev``, ``L_valid`` / ``y_valid``. ``out.npz`` receives ``proba_test`` (``[N_test,
-C]``), ``fit_s`` (seconds of the fit / inference call, imports excluded) and ``note`` (how the
-peer was called). Only numpy and the peer's package are imported, so the peers' pinned
+``in.npz`` holds ``L_train``, ``L_test`` (int, ``-1`` = abstain), ``cardinality``, ``L_valid``,
+``y_valid`` and ``use_dev`` (one flag, or several: each is run, the peer imported once).
+``out.npz`` receives, per mode ``nogold`` / ``dev``, ``proba_test_<mode>`` (``[N_test, C]``),
+``fit_s_<mode>`` (seconds of the fit / inference call, imports excluded) and ``note_<mode>``
+(how the peer was called), or ``error_<mode>``. Only numpy and the peer's package are imported, so the peers' pinned
 dependencies never meet tfsnorkel's.
 
 Peers:
@@ -152,11 +153,26 @@ def main() -> None:
     peer, src, dst = sys.argv[1:4]
     with np.load(src, allow_pickle=False) as z:
         d = {k: z[k] for k in z.files}
-    d["use_dev"] = bool(d["use_dev"])
-    P, fit_s, note = PEERS[peer](d)
-    P = np.asarray(P, dtype=np.float64)
+    # one call can serve several modes ("use_dev" 0 and 1): the peer is imported once
+    out = {}
+    flags = d.pop("use_dev")
+    for use_dev in np.atleast_1d(flags).astype(bool).tolist():
+        tag = "dev" if use_dev else "nogold"
+        try:
+            P, fit_s, note = PEERS[peer]({**d, "use_dev": use_dev})
+            out[f"proba_test_{tag}"] = np.asarray(P, dtype=np.float64)
+            out[f"fit_s_{tag}"] = np.float64(fit_s)
+            out[f"note_{tag}"] = np.asarray(note)
+        except Exception as exc:  # noqa: BLE001 -- reported per mode to the harness
+            out[f"error_{tag}"] = np.asarray(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    if np.ndim(flags) == 0:  # one mode: also the plain keys
+        tag = "dev" if bool(flags) else "nogold"
+        if f"error_{tag}" in out:
+            raise RuntimeError(str(out[f"error_{tag}"]))
+        out.update(proba_test=out[f"proba_test_{tag}"], fit_s=out[f"fit_s_{tag}"],
+                   note=out[f"note_{tag}"])
     tmp = dst + ".tmp.npz"
-    np.savez(tmp, proba_test=P, fit_s=np.float64(fit_s), note=np.asarray(note))
+    np.savez(tmp, **out)
     os.replace(tmp, dst)
 
 
