@@ -120,3 +120,36 @@ def test_predict_proba_takes_utf8_bytes_like_strings():
     for as_bytes in (np.array([t.encode() for t in texts], dtype=object),
                      np.array([t.encode() for t in texts])):
         np.testing.assert_allclose(predict_proba(clf, as_bytes), want, atol=1e-7)
+
+
+def test_character_ngrams_and_unit_norm_round_trip(tmp_path):
+    from tfsnorkel.classify.models import L2Normalize
+
+    clf = text_classifier(3, adapt_data=TEXTS, char_ngrams=(2, 3), unit_norm=True,
+                          mode="multi_hot", max_tokens=100, char_max_tokens=50)
+    assert clf.get_layer("vectorize_chars").vocabulary_size() == 50
+    feats = keras.Model(clf.inputs, clf.get_layer("logits").input)(tf.constant(SPAM[:2]))
+    width = clf.get_layer("vectorize").vocabulary_size()
+    # each block (words, characters) has unit L2 norm
+    np.testing.assert_allclose(np.linalg.norm(feats[:, :width], axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(feats[:, width:], axis=1), 1.0, rtol=1e-6)
+    path = tmp_path / "chars.keras"
+    clf.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(predict_proba(again, SPAM + HAM), predict_proba(clf, SPAM + HAM),
+                               atol=1e-6)
+    assert L2Normalize()(tf.zeros([1, 3])).numpy().tolist() == [[0.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(char_ngrams=0), r"char_ngrams must be .* Received: char_ngrams=0"),
+        (dict(char_ngrams=(3, 2)), r"Received: char_ngrams=\(3, 2\)"),
+        (dict(char_ngrams=2, mode="embedding"), r"char_ngrams needs a bag-of-words mode"),
+        (dict(unit_norm=True, mode="embedding"), r"unit_norm scales bag-of-words features"),
+    ],
+)
+def test_character_ngram_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        text_classifier(2, adapt_data=TEXTS, **kwargs)

@@ -1,17 +1,25 @@
 """Stage 3: noise-aware training.
 
 The loss, soft-label datasets, ready-made classifiers, the one-call training recipe
-(:func:`fit_text_classifier`), and export of soft labels to other frameworks.
+(:func:`fit_text_classifier`, optionally with :class:`SelfTraining`), and export of soft labels to other frameworks.
 """
 
 from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403
 from tfsnorkel.classify.models import *  # noqa: F403
+from tfsnorkel.classify.selftrain import *  # noqa: F403
 from tfsnorkel.classify.softlabels import *  # noqa: F403
 from tfsnorkel.classify.training import *  # noqa: F403
 
-from tfsnorkel.classify import data, losses, models, softlabels, training
+from tfsnorkel.classify import data, losses, models, selftrain, softlabels, training
 
 __all__: list[str] = sorted(
-    {*data.__all__, *losses.__all__, *models.__all__, *softlabels.__all__, *training.__all__}
+    {
+        *data.__all__,
+        *losses.__all__,
+        *models.__all__,
+        *selftrain.__all__,
+        *softlabels.__all__,
+        *training.__all__,
+    }
 )

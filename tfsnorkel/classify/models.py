@@ -38,8 +38,10 @@ import pandas as pd
 import tensorflow as tf
 
 __all__ = [
+    "L2Normalize",
     "logits_to_probs",
     "lower_and_split_punctuation",
+    "lower_and_squeeze_whitespace",
     "predict_proba",
     "tabular_classifier",
     "text_classifier",
@@ -71,6 +73,47 @@ def lower_and_split_punctuation(texts: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(tf.strings.lower(texts), _PUNCTUATION, " ")
 
 
+@keras.saving.register_keras_serializable(package="tfsnorkel")
+def lower_and_squeeze_whitespace(texts: tf.Tensor) -> tf.Tensor:
+    """Lowercases and collapses runs of whitespace into one space (for character n-grams).
+
+    Punctuation stays (``"!!!"`` and ``"://"`` are useful character n-grams). Pure TF ops.
+
+    Args:
+        texts: string tensor.
+
+    Returns:
+        The standardized string tensor, same shape.
+
+    Example:
+        >>> lower_and_squeeze_whitespace(tf.constant(["Hi  THERE!!"])).numpy().tolist()
+        [b'hi there!!']
+    """
+    return tf.strings.regex_replace(tf.strings.lower(texts), r"\s+", " ")
+
+
+@keras.saving.register_keras_serializable(package="tfsnorkel")
+class L2Normalize(keras.layers.Layer):
+    """Scales each row to unit L2 norm (all-zero rows stay zero); counts are cast to float.
+
+    ``keras.layers.UnitNormalization`` rejects the int64 output of ``TextVectorization``'s
+    ``"multi_hot"`` and ``"count"`` modes; this layer casts first. Pure TF ops.
+
+    Example:
+        >>> L2Normalize()(tf.constant([[3, 4], [0, 0]])).numpy().tolist()
+        [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        """Rows of ``inputs`` divided by their L2 norm."""
+        x = keras.ops.cast(inputs, self.compute_dtype)
+        return x / keras.ops.maximum(keras.ops.norm(x, axis=-1, keepdims=True), 1e-12)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Same shape as the input."""
+        return input_shape
+
+
 def _check_cardinality(cardinality: Any) -> int:
     integral = isinstance(cardinality, (int, np.integer)) and not isinstance(cardinality, bool)
     if not integral or cardinality < 2:
@@ -98,6 +141,28 @@ def _strings(values: Any, what: str) -> np.ndarray:
     if arr.dtype.kind not in "US":
         raise TypeError(f"{what} must hold strings. Received dtype: {arr.dtype}")
     return arr.astype(object)
+
+
+def _char_orders(char_ngrams: Any) -> tuple[int, ...]:
+    """``n`` -> ``(1, ..., n)``, ``(lo, hi)`` -> ``(lo, ..., hi)``, ``None`` -> ``()``."""
+    if char_ngrams is None:
+        return ()
+    if isinstance(char_ngrams, (int, np.integer)) and not isinstance(char_ngrams, bool):
+        lo, hi = 1, int(char_ngrams)
+    elif (
+        isinstance(char_ngrams, (tuple, list))
+        and len(char_ngrams) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in char_ngrams)
+    ):
+        lo, hi = (int(v) for v in char_ngrams)
+    else:
+        lo, hi = 0, 0
+    if not 1 <= lo <= hi:
+        raise ValueError(
+            "char_ngrams must be a positive int n (orders 1..n) or a pair (lo, hi) with "
+            f"1 <= lo <= hi. Received: char_ngrams={char_ngrams!r}"
+        )
+    return tuple(range(lo, hi + 1))
 
 
 def _head(x: Any, n_out: int, hidden_units: Sequence[int], dropout: float, l2: float) -> Any:
@@ -137,6 +202,9 @@ def text_classifier(
     dropout: float = 0.0,
     l2: float = 0.0,
     standardize: Any = lower_and_split_punctuation,
+    char_ngrams: int | tuple[int, int] | None = None,
+    char_max_tokens: int | None = 30000,
+    unit_norm: bool = False,
     name: str = "text_classifier",
 ) -> keras.Model:
     """A Keras model from raw strings ``[batch]`` to logits, with ``TextVectorization`` inside.
@@ -163,11 +231,24 @@ def text_classifier(
             registered function). Defaults to :func:`lower_and_split_punctuation` (so
             ``keras.models.load_model`` of a ``.keras`` file needs ``import tfsnorkel``;
             the SavedModel from :func:`tfsnorkel.export_pipeline` needs only TensorFlow).
+        char_ngrams: also vectorize *character* n-grams of these orders (an int ``n`` for
+            ``1..n``, or ``(lo, hi)``) in a second ``TextVectorization`` layer named
+            ``"vectorize_chars"`` (same ``mode``), concatenated with the
+            word features: robust to misspellings, elongations (``"soooo"``) and glued URLs.
+            Its standardization is :func:`lower_and_squeeze_whitespace` (punctuation kept).
+            Bag-of-words modes only. Defaults to `None` (word n-grams only).
+        char_max_tokens: vocabulary cap of the character n-gram layer. Defaults to `30000`.
+        unit_norm: scale each text's feature vector (each of the word and character blocks)
+            to unit L2 norm, as scikit-learn's ``TfidfVectorizer`` does: long and short texts
+            then get logits on one scale, and a larger learning rate trains stably.
+            Bag-of-words modes only. Defaults to `False`.
         name: model name. Defaults to `"text_classifier"`.
 
     Returns:
         An uncompiled ``keras.Model`` with one string input named ``"text"`` (shape ``[batch]``)
-        and logits ``[batch, 1]`` (binary) or ``[batch, C]``.
+        and logits ``[batch, 1]`` (binary) or ``[batch, C]``. Its ``TextVectorization`` layer
+        is named ``"vectorize"`` (and ``"vectorize_chars"`` with ``char_ngrams``); the
+        output layer is ``"logits"``.
 
     Raises:
         ValueError: bad arguments, or neither ``adapt_data`` nor ``vocabulary``.
@@ -190,6 +271,18 @@ def text_classifier(
         raise ValueError(
             "mode='tf_idf' with a fixed vocabulary needs idf_weights (or use adapt_data). "
             "Received: idf_weights=None"
+        )
+    char_orders = _char_orders(char_ngrams)
+    if unit_norm and mode == "embedding":
+        raise ValueError(
+            "unit_norm scales bag-of-words features; mode='embedding' has none. "
+            f"Received: mode={mode!r}, unit_norm=True"
+        )
+    if char_orders and (mode == "embedding" or vocabulary is not None):
+        raise ValueError(
+            "char_ngrams needs a bag-of-words mode and adapt_data (the character vocabulary "
+            f"is learned from the texts). Received: mode={mode!r}, "
+            f"vocabulary={'given' if vocabulary is not None else None}"
         )
     if mode == "embedding":
         vectorize = keras.layers.TextVectorization(
@@ -217,6 +310,22 @@ def text_classifier(
         vectorize.adapt(tf.constant(texts, dtype=tf.string))
     inp = keras.Input(shape=(), dtype="string", name="text")
     x = vectorize(inp)
+    if unit_norm:
+        x = L2Normalize(name="unit_norm")(x)
+    if char_orders:
+        chars = keras.layers.TextVectorization(
+            max_tokens=char_max_tokens,
+            split="character",
+            ngrams=char_orders,
+            output_mode=mode,
+            standardize=lower_and_squeeze_whitespace,
+            name="vectorize_chars",
+        )
+        chars.adapt(tf.constant(texts, dtype=tf.string))
+        xc = chars(inp)
+        if unit_norm:
+            xc = L2Normalize(name="unit_norm_chars")(xc)
+        x = keras.layers.Concatenate(name="features")([x, xc])
     if mode == "embedding":
         x = keras.layers.Embedding(
             vectorize.vocabulary_size(), int(embedding_dim), mask_zero=True, name="embedding"
