@@ -296,8 +296,7 @@ def test_column_lf_does_not_wrap_int64():
 
 
 # ----------------------------------------------------------------------------- item 6
-def test_export_checks_what_each_file_holds(files, fitted, tmp_path, capsys):
-    _, lm = fitted
+def test_export_checks_what_each_file_holds(files, tmp_path, capsys):
     as_model = keras.saving.load_model(files / "lm.keras")
     with pytest.raises(ValueError, match="classifier holds a tfsnorkel LabelModel"):
         ts.export_pipeline(tmp_path / "sm", classifier=as_model)
@@ -381,7 +380,7 @@ def test_serving_100k_texts(clf, tmp_path):
 
 
 def test_sparse_and_unbatched_inputs_get_a_hint(fitted):
-    L, lm = fitted
+    L, _ = fitted
     with pytest.raises(TypeError, match="not a scipy sparse matrix.*Received: csr_matrix"):
         ts.MajorityVoter(2).predict_proba(sp.csr_matrix(L))
     with pytest.raises(TypeError, match="soft labels must be a dense array"):
@@ -411,3 +410,29 @@ def test_cli_json_input_errors_name_the_file(tmp_path, capsys):
     assert main(["apply", "--input", str(tmp_path / "d.jsonl"), "--lfs",
                  str(tmp_path / "lfs.py"), "--out", str(tmp_path / "L.npy")]) == 2
     assert f"cannot read {tmp_path / 'd.jsonl'}" in error_line(capsys)
+
+
+def test_stream_soft_labels_checks_the_pairing(fitted, lfs):
+    _, lm = fitted
+    ds = tf.data.Dataset.from_tensor_slices({"text": TEXTS[:8]})
+    with pytest.raises(ValueError, match="column 0 is LF 'short' in the LF set but 'kw_my'"):
+        ts.stream_soft_labels(ds, ts.LFSet(list(lfs.lfs)[::-1]), lm)
+    got = np.concatenate([p.numpy() for _, p in ts.stream_soft_labels(ds, lfs, lm,
+                                                                       feature_key="text")])
+    L = lfs.apply({"text": TEXTS[:8]})
+    np.testing.assert_allclose(got, lm.predict_proba(L[(L != -1).any(axis=1)]), atol=1e-5)
+
+
+def test_export_never_replaces_a_directory_that_is_not_a_savedmodel(lfs, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="non-empty directory that holds no SavedModel"):
+        ts.export_pipeline(tmp_path, lfset=lfs)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    ts.export_pipeline(tmp_path / "sm", lfset=lfs)  # a SavedModel is replaced by the next one
+    (tmp_path / "sm" / "stale.txt").write_text("from the previous export")
+    ts.export_pipeline(tmp_path / "sm", lfset=lfs)
+    assert not (tmp_path / "sm" / "stale.txt").exists()
+    votes = tf.saved_model.load(str(tmp_path / "sm")).signatures["weak_label"](
+        text=tf.constant(TEXTS[:4]))["votes"]
+    np.testing.assert_array_equal(votes.numpy(), lfs.apply({"text": TEXTS[:4]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sm"]

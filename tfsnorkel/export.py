@@ -225,6 +225,7 @@ def export_pipeline(
             message); a stage that is not expressible in TF ops; a PyFunc op in the result;
             an LF set that does not match the label model (the first mismatch named); a
             saved label model passed as the classifier, or a classifier as the label model.
+            ``path`` is a non-empty directory without a SavedModel (it would be replaced).
         OutputLockedError: another export to ``path`` is running.
 
     Example:
@@ -276,6 +277,12 @@ def export_pipeline(
     # Written to a temporary directory beside ``path`` and swapped in only when complete and
     # servable: a failure (a full disk, a PyFunc op) leaves the previous export intact.
     path = Path(path)
+    if path.is_dir() and any(path.iterdir()) and not (path / "saved_model.pb").is_file():
+        raise ValueError(
+            "path is a non-empty directory that holds no SavedModel; the export replaces the "
+            "whole directory, so it refuses to overwrite other files. Choose a new or empty "
+            f"directory. Received: path={str(path)!r}"
+        )
     with OutputLock(path, is_dir=False), atomic_dir(path) as tmp:
         tf.saved_model.save(module, str(tmp), signatures=signatures)
         bad = find_pyfunc_ops(tmp)
@@ -305,13 +312,12 @@ def _check_stages(lfset: Any, label_model: Any, classifier: Any) -> None:
             "or `tfsnorkel fit`), not a classifier over raw features; pass it as label_model=. "
             f"Received: classifier={type(classifier).__name__}"
         )
-    if label_model is not None and isinstance(label_model, keras.Model):
-        if not _holds_label_model(label_model):
-            raise ValueError(
-                "label_model is a Keras model without a LabelModel layer (a classifier?); a "
-                "label model maps LF votes to soft labels: pass a fitted tfsnorkel.LabelModel. "
-                f"Received: label_model={type(label_model).__name__}"
-            )
+    if isinstance(label_model, keras.Model) and not _holds_label_model(label_model):
+        raise ValueError(
+            "label_model is a Keras model without a LabelModel layer (a classifier?); a "
+            "label model maps LF votes to soft labels: pass a fitted tfsnorkel.LabelModel. "
+            f"Received: label_model={type(label_model).__name__}"
+        )
     if lfset is not None and label_model is not None and hasattr(label_model, "check_lfs"):
         names = list(lfset.names)
         label_model.check_lfs(names, getattr(lfset, "cardinality", None))

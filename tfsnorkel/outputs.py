@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "MANIFEST_NAME",
     "IncompleteRunError",
+    "MANIFEST_NAME",
     "OutputLock",
     "OutputLockedError",
     "atomic_dir",
@@ -327,7 +327,7 @@ class OutputLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
@@ -399,7 +399,7 @@ def write_manifest(
         "format": MANIFEST_FORMAT,
         "status": status,
         "tfsnorkel_version": _version(),
-        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "written_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "outputs": sorted(Path(o).as_posix() for o in outputs),
         "files": files,
         **(extra or {}),

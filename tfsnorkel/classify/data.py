@@ -357,7 +357,8 @@ def stream_soft_labels(
 
     Raises:
         TypeError: ``dataset`` is not a ``tf.data.Dataset`` of feature dicts.
-        ValueError: ``feature_key`` is not a field of the dataset.
+        ValueError: ``feature_key`` is not a field of the dataset; ``label_model`` is a
+            `tfsnorkel.LabelModel` fitted on other LFs than ``lfset`` (the mismatch named).
 
     Example:
         >>> ds = tf.data.Dataset.from_tensor_slices({"text": ["buy now", "hi"]})
@@ -388,6 +389,9 @@ def stream_soft_labels(
         raise ValueError(
             f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
         )
+    if hasattr(label_model, "check_lfs") and hasattr(lfset, "names"):
+        # a label model fitted on other LFs would turn these votes into wrong soft labels
+        label_model.check_lfs(list(lfset.names), getattr(lfset, "cardinality", None))
     ranks = {k: s.shape.rank for k, s in spec.items()}
     if all(r == 0 for r in ranks.values()):
         dataset = dataset.batch(int(batch_size))

@@ -20,6 +20,7 @@ weak classifiers it holds are tracked and exported with the LF set). Semantics, 
     that matters (`length_lf` and ``lookup_lf(tokens=True)`` already split like ``str.split()``).
   - ``{,n}`` (Python: 0 to ``n`` times; RE2 would read it literally) is rewritten to
     ``{0,n}`` by `regex_lf` (:func:`python_repeats`), so it means what it means in Python.
+  - ``\\B`` matches the empty text in RE2 (not in Python 3.11's ``re``).
   - ``$`` matches only at the very end of the text (Python also matches before a final
     ``"\\n"``); ``\\Z`` does not exist (use ``\\z``).
   - No lookahead/lookbehind, backreferences, atomic groups, possessive quantifiers or
