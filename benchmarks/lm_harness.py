@@ -30,7 +30,9 @@ and fit seconds (the fit or inference call alone). The table ends with each meth
 accuracy over the real sets and mean gap to the oracle over the synthetic ones.
 
 Options: ``--sets`` (names, or ``real`` / ``synthetic``), ``--methods``, ``--mode
-nogold|dev|both``, ``--json out.json``, ``--tfsnorkel-kwargs JSON``, ``--peer-timeout``.
+nogold|dev|both``, ``--json out.json``, ``--tfsnorkel-kwargs JSON``, ``--peer-timeout`` (seconds
+per peer and mode), ``--jobs N`` (sets in N parallel processes), ``--merge a.json b.json``
+(render earlier runs' records as one table, fitting nothing).
 """
 
 from __future__ import annotations
@@ -334,7 +336,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-timeout", type=float, default=1800.0)
     parser.add_argument("--jobs", type=int, default=1,
                         help="sets run in this many parallel processes (one set each)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="fit nothing: render (and with --json, write) the records of these "
+                             "earlier runs' JSON files as one table")
     args = parser.parse_args(argv)
+    if args.merge:
+        runs = [json.loads(Path(f).read_text()) for f in args.merge]
+        records = [r for run in runs for r in run["records"]]
+        if args.json:
+            _write_json(args.json, {"meta": {"merged_from": [run["meta"] for run in runs]},
+                                    "records": records})
+        methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+        print(render(records, [*methods, "oracle"]))
+        return
     tfs_kwargs = json.loads(args.tfsnorkel_kwargs)
     if not isinstance(tfs_kwargs, dict):
         raise SystemExit(f"--tfsnorkel-kwargs must be a JSON object. Received: {tfs_kwargs!r}")
