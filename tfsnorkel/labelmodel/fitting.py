@@ -214,11 +214,37 @@ def fit_parameters(
     def run(groups: list[list[int]]):
         """Returns (em, lt, tables, class balance, prior for rows with votes)."""
         em = ExactEM(rows, counts, c, groups, s.accuracy_prior, min_acc, 0.5, labels)
+        # The one-coin fit under a uniform reference balance, from a vote in which each group
+        # counts once (a plain majority vote locks onto copies, DESIGN.md).
         lt0, tables0, q0, _ = em.run(np.log(uniform), em.init_posterior(), s.max_iter, s.tol)
+        floor = 0.1 / c
+
+        def joint(lt, tables, q, pi):
+            # The votes identify the balance: one joint model, whose balance (learned, or
+            # given) is the prior of every row.
+            if pi_fixed is not None:
+                pi = pi_fixed
+                lt, tables, q, _ = em.run(np.log(pi), q, s.max_iter, s.tol)
+            return em, lt, tables, pi, pi
+
+        if not unipolar:
+            # Some LF votes several classes: the joint fits identify the balance. The
+            # one-coin joint fit comes first and warm-starts the class-conditional one
+            # (from the uniform reference, the class-conditional fit of a 6-LF copy group
+            # at 90/10 settled on a balance of 0.75 / 0.25).
+            lt, tables, q, pi, _ = em.run_joint(uniform, q0, s.max_iter, s.tol)
+            if pi.min() >= floor:
+                if abstain == "class_conditional":
+                    em.abstain = abstain
+                    ltc, tablesc, qc, pic, _ = em.run_joint(pi, q, s.max_iter, s.tol)
+                    if pic.min() >= floor:
+                        return joint(ltc, tablesc, qc, pic)
+                    em.abstain = "independent"
+                else:
+                    return joint(lt, tables, q, pi)
         if abstain == "class_conditional":
-            # Start the class-conditional fit from the one-coin model's posterior (a vote
-            # in which each group counts once would do; a plain majority vote locks onto
-            # copies, DESIGN.md), under the same uniform reference balance.
+            # Start the class-conditional fit from the one-coin model's posterior, under the
+            # same uniform reference balance.
             em.abstain = abstain
             em.set_lf_classes(lf_classes, s.co_abstain_weight)
             lt0, tables0, q0, _ = em.run(np.log(uniform), q0, s.max_iter, s.tol)
@@ -234,14 +260,8 @@ def fit_parameters(
             lt, tables, q, _ = em.run(np.log(pi), q0, s.max_iter, s.tol)
             return em, lt, tables, pi, pi
         lt, tables, q, pi, _ = em.run_joint(uniform, q0, s.max_iter, s.tol)
-        joint = pi.min() >= 0.1 / c
-        if joint:
-            # The votes identify the balance: one joint model, whose balance is the prior
-            # of every row.
-            if pi_fixed is not None:
-                pi = pi_fixed
-                lt, tables, q, _ = em.run(np.log(pi), q, s.max_iter, s.tol)
-            return em, lt, tables, pi, pi
+        if pi.min() >= floor:
+            return joint(lt, tables, q, pi)
         # The balance ran towards a degenerate value: typical of unipolar LFs (each votes one
         # class), whose accuracies then absorb the base rate. Keep the LF parameters fitted
         # under a uniform reference balance (their accuracies are then P(y = vote | vote)),
