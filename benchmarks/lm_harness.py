@@ -165,8 +165,12 @@ def _run_peer(peer: str, d: dict, modes: list[str], timeout: float) -> dict:
                                  timeout=timeout * len(set(flags)), env=env, check=False)
         except subprocess.TimeoutExpired:
             err = RuntimeError(f"{peer} timed out after {timeout:.0f} s per mode")
-            return dict.fromkeys(modes, err)
-        if res.returncode != 0:
+            partial = Path(str(dst) + ".partial.npz")
+            if not partial.exists():
+                return dict.fromkeys(modes, err)
+            dst = partial  # the modes that finished before the time ran out
+            res = None
+        if res is not None and res.returncode != 0:
             lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
             err = RuntimeError(f"{peer} failed: {lines[-1] if lines else res.returncode}")
             return dict.fromkeys(modes, err)
@@ -174,7 +178,9 @@ def _run_peer(peer: str, d: dict, modes: list[str], timeout: float) -> dict:
             got = {k: z[k] for k in z.files}
     for mode, flag in zip(modes, flags):
         tag = "dev" if flag else "nogold"
-        if f"error_{tag}" in got:
+        if f"error_{tag}" not in got and f"proba_test_{tag}" not in got:
+            out[mode] = RuntimeError(f"{peer} timed out after {timeout:.0f} s per mode")
+        elif f"error_{tag}" in got:
             out[mode] = RuntimeError(f"{peer} failed: {got[f'error_{tag}']}")
         else:
             out[mode] = (got[f"proba_test_{tag}"], float(got[f"fit_s_{tag}"]),

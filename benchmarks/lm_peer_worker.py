@@ -165,15 +165,20 @@ def main() -> None:
             out[f"note_{tag}"] = np.asarray(note)
         except Exception as exc:  # noqa: BLE001 -- reported per mode to the harness
             out[f"error_{tag}"] = np.asarray(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        _save(dst + ".partial.npz", out)  # a later mode that times out keeps this one
     if np.ndim(flags) == 0:  # one mode: also the plain keys
         tag = "dev" if bool(flags) else "nogold"
         if f"error_{tag}" in out:
             raise RuntimeError(str(out[f"error_{tag}"]))
         out.update(proba_test=out[f"proba_test_{tag}"], fit_s=out[f"fit_s_{tag}"],
                    note=out[f"note_{tag}"])
-    tmp = dst + ".tmp.npz"
-    np.savez(tmp, **out)
-    os.replace(tmp, dst)
+    _save(dst, out)
+
+
+def _save(path: str, arrays: dict) -> None:
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
