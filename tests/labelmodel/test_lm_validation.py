@@ -94,3 +94,30 @@ def test_predict_proba_batches_by_memory_and_matches_one_call(lm, monkeypatch):
     assert max(seen) == 7 and sum(seen) == 50
     monkeypatch.undo()
     np.testing.assert_allclose(P, lm(L[:50]).numpy(), atol=1e-6)
+
+
+def test_scipy_sparse_label_matrices_fit_and_predict_like_dense():
+    import scipy.sparse as sp
+
+    S = sp.csr_matrix(L + 1)  # stored value = class index + 1, abstain not stored
+    dense = ts.LabelModel(2, dependencies=None).fit(L)
+    sparse = ts.LabelModel(2, dependencies=None).fit(S)
+    np.testing.assert_allclose(sparse.get_weights()[2], dense.get_weights()[2], atol=1e-6)
+    np.testing.assert_allclose(sparse.predict_proba(S), dense.predict_proba(L), atol=1e-6)
+    with pytest.raises(ValueError, match="LF column 1 holds 3 at row 0"):
+        ts.LabelModel(2).fit(sp.csr_matrix(np.array([[1, 3, 0]] * 5)))
+
+
+def test_ragged_rows_get_a_named_error():
+    with pytest.raises(ValueError, match="label matrix"):
+        ts.LabelModel(2).fit([[0, 1, 1], [0, 1]])
+
+
+def test_truncated_keras_file_is_named(lm, tmp_path):
+    path = tmp_path / "lm.keras"
+    lm.save(path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ts.LabelModelLoadError, match="not a .keras archive"):
+        ts.LabelModel.load(path)
+    with pytest.raises(ts.LabelModelLoadError, match="no such file"):
+        ts.LabelModel.load(tmp_path / "missing.keras")

@@ -41,17 +41,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import tensorflow as tf
 
 from tfsnorkel.labelmodel.em import ExactEM, covered_balance
 from tfsnorkel.labelmodel.stats import LabelStats
 from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
+from tfsnorkel.labels import check_label_matrix
 
 __all__ = [
     "FitSettings",
     "FittedParameters",
     "fit_parameters",
     "resolve_abstain_model",
+    "sparse_vote_batches",
     "to_stats",
 ]
 
@@ -147,7 +150,58 @@ def to_stats(L: Any, cardinality: int) -> LabelStats:
         for batch in batches:
             stats.update(batch[-1] if isinstance(batch, tuple) else batch)
         return stats
-    return LabelStats.from_matrix(np.asarray(L), cardinality)
+    if sp.issparse(L):
+        stats = LabelStats(cardinality)
+        for block in sparse_vote_batches(L, cardinality):
+            stats.update(block)
+        return stats
+    return LabelStats.from_matrix(check_label_matrix(L, cardinality=cardinality), cardinality)
+
+
+def sparse_vote_batches(L: Any, cardinality: int, batch_rows: int = 65536) -> Iterator[np.ndarray]:
+    """Dense int32 vote batches of a ``scipy.sparse`` label matrix.
+
+    Encoding: a stored value is the class index plus one (``1..C``); an entry that is not
+    stored (or a stored 0) is an abstain. So a matrix in which most LFs abstain stays small.
+
+    Args:
+        L: ``[N, m]`` scipy sparse matrix or array.
+        cardinality: number of classes ``C``.
+        batch_rows: rows per batch. Defaults to `65536`.
+
+    Yields:
+        ``[b, m]`` int32 label-matrix batches (``-1`` = abstain).
+
+    Raises:
+        ValueError: a stored value outside ``[0, C]`` or not an integer (names the row and
+            the LF column).
+
+    Example:
+        >>> import scipy.sparse as sp
+        >>> next(sparse_vote_batches(sp.csr_matrix([[0, 2], [1, 0]]), 2)).tolist()
+        [[-1, 1], [0, -1]]
+    """
+    L = sp.csr_matrix(L)
+    data = L.data
+    if data.size and (
+        not np.all(np.isfinite(data))
+        or np.any(data != np.round(data))
+        or data.min() < 0
+        or data.max() > cardinality
+    ):
+        bad = int(
+            np.flatnonzero(
+                ~np.isfinite(data) | (data != np.round(data)) | (data < 0) | (data > cardinality)
+            )[0]
+        )
+        row = int(np.searchsorted(L.indptr, bad, side="right") - 1)
+        raise ValueError(
+            f"a sparse label matrix stores class index + 1 (1..{cardinality}; abstain = not "
+            f"stored): LF column {int(L.indices[bad])} holds {data[bad].item()!r} at row {row}. "
+            f"Received: a {L.shape[0]}x{L.shape[1]} sparse matrix"
+        )
+    for i in range(0, L.shape[0], batch_rows):
+        yield L[i : i + batch_rows].toarray().astype(np.int32) - 1
 
 
 def _check_groups(dependencies: Sequence[Sequence[int]], m: int, c: int) -> list[list[int]]:

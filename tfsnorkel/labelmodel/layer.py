@@ -23,16 +23,24 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import tensorflow as tf
 
 from tfsnorkel.labelmodel.em import ExactEM
-from tfsnorkel.labelmodel.fitting import FitSettings, FittedParameters, fit_parameters, to_stats
+from tfsnorkel.labelmodel.fitting import (
+    FitSettings,
+    FittedParameters,
+    fit_parameters,
+    sparse_vote_batches,
+    to_stats,
+)
 from tfsnorkel.labelmodel.selection import (
     ABSTAIN_MODELS,
     CO_ABSTAIN_WEIGHTS,
@@ -439,7 +447,9 @@ class LabelModel(keras.layers.Layer):
         """Learns class balance, LF accuracies/propensities and dependencies, without gold labels.
 
         Args:
-            L: ``[N, m]`` label matrix; or a stream (a ``tf.data.Dataset`` or an iterator)
+            L: ``[N, m]`` label matrix (numpy, a list of rows, or a ``scipy.sparse`` matrix
+                storing class index + 1, abstains not stored); or a stream (a
+                ``tf.data.Dataset`` or an iterator)
                 of ``[b, m]`` batches or of ``(features, L_batch)`` pairs, of which only the
                 unique-row counts are kept; or :class:`LabelStats` (e.g. merged from shards).
             L_dev: ``[n_dev, m]`` votes of a small gold dev set. With ``y_dev``, the choices
@@ -658,7 +668,8 @@ class LabelModel(keras.layers.Layer):
         """Soft labels for a label matrix.
 
         Args:
-            L: ``[N, m]`` votes (validated; a vote out of range names its LF column).
+            L: ``[N, m]`` votes (validated; a vote out of range names its LF column), or a
+                ``scipy.sparse`` matrix storing class index + 1 (abstains not stored).
             batch_size: rows per ``call``, lowered so that ``call``'s ``[rows, m, C]``
                 per-LF tensor stays under 2**24 floats (64 MiB) for many LFs and classes.
                 Defaults to `65536`.
@@ -667,6 +678,11 @@ class LabelModel(keras.layers.Layer):
             ``[N, C]`` float32 probabilities, rows summing to 1.
         """
         self._check_fitted()
+        if sp.issparse(L):
+            parts = [
+                self.predict_proba(b, batch_size) for b in sparse_vote_batches(L, self.cardinality)
+            ]
+            return np.concatenate(parts) if parts else np.zeros((0, self.cardinality), np.float32)
         L = check_label_matrix(L, cardinality=self.cardinality)
         if L.shape[1] != self.num_lfs:
             raise ValueError(
@@ -766,6 +782,13 @@ class LabelModel(keras.layers.Layer):
             LabelModelLoadError: the file is missing, corrupted, or holds no LabelModel.
         """
         path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise LabelModelLoadError(f"no such file. Received: path={path!r}")
+        if not zipfile.is_zipfile(path):
+            raise LabelModelLoadError(
+                "the file is not a .keras archive (truncated, or another kind of file). "
+                f"Received: path={path!r}"
+            )
         try:
             model = keras.saving.load_model(path, compile=False)
         except Exception as e:
