@@ -12,7 +12,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["run_demo"]
@@ -54,6 +53,7 @@ def run_demo(
     import tensorflow as tf
 
     import tfsnorkel as ts
+    from tfsnorkel.outputs import atomic_path, save_npy, write_csv, write_text
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -74,9 +74,9 @@ def run_demo(
     L_train = lfset.apply(train.frame, progress=verbose)
     L_valid = lfset.apply(valid.frame, progress=False)
     L_test = lfset.apply(test.frame, progress=False)
-    np.save(out / "L_train.npy", L_train)
+    save_npy(out / "L_train.npy", L_train)
     summary = ts.lf_summary(L_valid, lfset, y=valid.y)
-    summary.to_csv(out / "lf_summary_valid.csv")
+    write_csv(out / "lf_summary_valid.csv", summary)
     if verbose:
         with pd.option_context(
             "display.width", 160, "display.max_columns", 20, "display.precision", 3
@@ -85,10 +85,10 @@ def run_demo(
             print(summary.to_string())
 
     _say("[3/6] fitting the label model (class balance, accuracies, correlations)", verbose)
-    lm = ts.LabelModel(cardinality=ds.cardinality, seed=seed).fit(L_train)
+    lm = ts.LabelModel(cardinality=ds.cardinality, seed=seed).fit(L_train, lf_names=lfset.names)
     lm.save(out / "label_model.keras")
     P_train = lm.predict_proba(L_train)
-    np.save(out / "soft_labels_train.npy", P_train)
+    save_npy(out / "soft_labels_train.npy", P_train)
 
     scores = {
         "majority_vote": ts.evaluate(
@@ -116,7 +116,8 @@ def run_demo(
     _say(
         f"      kept the run that stopped after {len(clf.history.history['loss'])} epochs", verbose
     )
-    clf.save(out / "classifier.keras")
+    with atomic_path(out / "classifier.keras") as tmp:
+        clf.save(tmp)
     probs_test = ts.predict_proba(clf, test.frame["text"].to_numpy())
     scores["classifier"] = ts.evaluate(test.y, probs_test)
     uncovered = (L_test == ts.ABSTAIN).all(axis=1)
@@ -124,8 +125,8 @@ def run_demo(
 
     _say("[5/6] test-split metrics (gold labels)", verbose)
     table = pd.DataFrame(scores).T[["accuracy", "f1", "precision", "recall"]]
-    table.to_csv(out / "metrics_test.csv")
-    (out / "metrics_test.json").write_text(json.dumps(scores, indent=2))
+    write_csv(out / "metrics_test.csv", table)
+    write_text(out / "metrics_test.json", json.dumps(scores, indent=2))
     if verbose:
         with pd.option_context("display.precision", 3):
             print(table.to_string())

@@ -36,6 +36,7 @@ import pandas as pd
 import tensorflow as tf
 
 from tfsnorkel.classify.data import _check_probs
+from tfsnorkel.outputs import atomic_path
 
 __all__ = [
     "SoftLabels",
@@ -138,36 +139,37 @@ def write_soft_labels(
             raise ValueError(
                 f"ids must have shape ({len(P)},), one per row. Received shape: {id_arr.shape}"
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npz":
-        arrays: dict[str, Any] = {"probs": P, "class_names": np.asarray(names)}
-        if id_arr is not None:
-            arrays["ids"] = id_arr
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-    elif fmt in ("csv", "parquet"):
-        frame = pd.DataFrame(P, columns=list(names))
-        if id_arr is not None:
-            frame.insert(0, "id", id_arr)
-        if fmt == "csv":
-            frame.to_csv(path, index=False, float_format="%.9g")
+    # Written to a temporary file beside ``path`` and renamed into place when complete.
+    with atomic_path(path) as tmp:
+        if fmt == "npz":
+            arrays: dict[str, Any] = {"probs": P, "class_names": np.asarray(names)}
+            if id_arr is not None:
+                arrays["ids"] = id_arr
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        elif fmt in ("csv", "parquet"):
+            frame = pd.DataFrame(P, columns=list(names))
+            if id_arr is not None:
+                frame.insert(0, "id", id_arr)
+            if fmt == "csv":
+                frame.to_csv(tmp, index=False, float_format="%.9g")
+            else:
+                frame.to_parquet(tmp, index=False)
         else:
-            frame.to_parquet(path, index=False)
-    else:
-        integral = id_arr is not None and id_arr.dtype.kind in "iu"
-        with tf.io.TFRecordWriter(str(path)) as writer:
-            for i in range(len(P)):
-                feats = {"soft_label": tf.train.Feature(float_list=tf.train.FloatList(value=P[i]))}
-                if id_arr is not None:
-                    feats["id"] = (
-                        tf.train.Feature(int64_list=tf.train.Int64List(value=[int(id_arr[i])]))
-                        if integral
-                        else tf.train.Feature(
-                            bytes_list=tf.train.BytesList(value=[str(id_arr[i]).encode()])
+            integral = id_arr is not None and id_arr.dtype.kind in "iu"
+            with tf.io.TFRecordWriter(str(tmp)) as writer:
+                for i in range(len(P)):
+                    feats = {"soft_label": tf.train.Feature(float_list=tf.train.FloatList(value=P[i]))}
+                    if id_arr is not None:
+                        feats["id"] = (
+                            tf.train.Feature(int64_list=tf.train.Int64List(value=[int(id_arr[i])]))
+                            if integral
+                            else tf.train.Feature(
+                                bytes_list=tf.train.BytesList(value=[str(id_arr[i]).encode()])
+                            )
                         )
-                    )
-                example = tf.train.Example(features=tf.train.Features(feature=feats))
-                writer.write(example.SerializeToString())
+                    example = tf.train.Example(features=tf.train.Features(feature=feats))
+                    writer.write(example.SerializeToString())
     return path
 
 

@@ -765,8 +765,13 @@ class LabelModel(keras.layers.Layer):
             path: destination ending in ``.keras``.
         """
         self._check_fitted()
+        from tfsnorkel.outputs import atomic_path
+
         model = keras.Sequential([keras.Input(shape=(self.num_lfs,), dtype="int32"), self])
-        model.save(os.fspath(path))
+        # A temporary file beside ``path``, renamed into place once complete: a failed or
+        # killed save never damages the previous file.
+        with atomic_path(path) as tmp:
+            model.save(os.fspath(tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LabelModel:
