@@ -218,7 +218,7 @@ def uncovered_task():
 
 
 def test_self_training_keeps_the_best_dev_round_and_logs_every_round(uncovered_task):
-    texts, y, P, L, dev_texts, dev_y = uncovered_task
+    texts, _, P, L, dev_texts, dev_y = uncovered_task
     assert 0.15 < (L[:, 0] == -1).mean() < 0.6
     config = selftrain.SelfTraining(thresholds=(0.9, 0.6), rounds=2)
     clf = ts.fit_text_classifier(texts, P, L, dev_texts=dev_texts, dev_y=dev_y,

@@ -1,7 +1,8 @@
 """Stage 3: noise-aware training.
 
 The loss, soft-label datasets, ready-made classifiers, the one-call training recipe
-(:func:`fit_text_classifier`, optionally with :class:`SelfTraining`), and export of soft labels to other frameworks.
+(:func:`fit_text_classifier`, optionally with :class:`SelfTraining`), and export of soft labels
+to other frameworks.
 """
 
 from tfsnorkel.classify.data import *  # noqa: F403

@@ -49,13 +49,13 @@ from tfsnorkel.classify.data import (
     soft_label_dataset,
 )
 from tfsnorkel.classify.losses import NoiseAwareLoss
-from tfsnorkel.classify.selftrain import SelfTraining, run_self_training
 from tfsnorkel.classify.models import (
     _strings,
     logits_to_probs,
     predict_proba,
     text_classifier,
 )
+from tfsnorkel.classify.selftrain import SelfTraining, run_self_training
 from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix
 from tfsnorkel.metrics import METRICS, metric_score
 
@@ -128,9 +128,11 @@ def _class_weight_power(class_weight: Any) -> float:
         return 0.0
     if class_weight == "balanced":
         return 1.0
-    if isinstance(class_weight, (int, float, np.floating)) and not isinstance(class_weight, bool):
-        if class_weight >= 0:
-            return float(class_weight)
+    numeric = isinstance(class_weight, (int, float, np.floating)) and not isinstance(
+        class_weight, bool
+    )
+    if numeric and class_weight >= 0:
+        return float(class_weight)
     raise ValueError(
         "class_weight must be 'balanced', None, or a power >= 0 (0.5 is half-way to "
         f"balanced). Received: class_weight={class_weight!r}"
@@ -284,8 +286,7 @@ class _Trainer:
         self.replicas = 1 if strategy is None else strategy.num_replicas_in_sync
         if seed is not None:
             keras.utils.set_random_seed(seed)
-        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-        with scope:
+        with self._scope():
             self.clf = text_classifier(cardinality, adapt_data=self.texts, **classifier_kwargs)
             self.clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NoiseAwareLoss())
         features = _feature_model(self.clf)
@@ -312,12 +313,16 @@ class _Trainer:
             else:
                 layer = self.clf.get_layer("vectorize")
                 vectorize, head_input = layer, layer.output
-            with scope:
+            with self._scope():
                 self.model = keras.Model(head_input, self.clf.output, name=f"{self.clf.name}_head")
             self._map = functools.partial(_vectorized, vectorize)
         else:
             self.model = self.clf
         self.init_weights = self.model.get_weights()
+
+    def _scope(self) -> Any:
+        """A fresh ``strategy.scope()`` (they cannot be re-entered), or a null context."""
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
     # -- predictions -------------------------------------------------------------------
     def _proba_rows(self, rows: _SparseRows, n: int, chunk: int = 2048) -> np.ndarray:
@@ -359,10 +364,7 @@ class _Trainer:
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         self.model.set_weights(self.init_weights if init_weights is None else init_weights)
-        scope = (
-            self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
-        )
-        with scope:
+        with self._scope():
             self.model.compile(
                 optimizer=keras.optimizers.Adam(self.learning_rate), loss=NoiseAwareLoss()
             )

@@ -1,0 +1,88 @@
+"""The classifier against its label model on gold test accuracy, on real LF sets.
+
+youtube: the compiled spam LFs; CFPB complaints: the LFs and split of
+``examples/complaints.ipynb`` (``examples/lfsets/cfpb_lfs.py``). The label model is fitted
+here (``ts.LabelModel(cardinality=C).fit(L_train)``, no gold), its test accuracy computed, not
+hard-coded. The classifier is ``ts.fit_text_classifier`` with its defaults and
+``label_type="auto"`` (early stopping and the soft/hard choice on the gold dev split only).
+Scores are printed (run with ``-s``); the side-by-side table is BENCHMARKS.md, "Classifier".
+On youtube the classifier beats its label model (measured 0.920 vs 0.868). On CFPB it does
+not reliably: measured 0.700-0.737 against the label model's 0.713 over runs (CPU kernels are
+not bit-deterministic and the 230-row dev split picks different epochs), up from 0.59 with the
+earlier plain recipe, so the test asserts it stays within 0.03 and its macro F1 is >= 0.45.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import tfsnorkel as ts
+from tfsnorkel.labeling import LFSet, spam_lfs
+
+pytestmark = [
+    pytest.mark.data,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:`shuffle=True` was passed"),
+]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fit(C, texts, L, dev_texts, dev_y, test_texts, L_test, y_test):
+    lm = ts.LabelModel(cardinality=C).fit(L)
+    clf = ts.fit_text_classifier(texts, lm.predict_proba(L), L, dev_texts=dev_texts,
+                                 dev_y=dev_y, label_type="auto")
+    probs = ts.predict_proba(clf, test_texts)
+    print(f"\n  label model {ts.metric_score(y_test, lm.predict_proba(L_test)):.3f}, "
+          f"classifier {ts.metric_score(y_test, probs):.3f} (test accuracy)")
+    return SimpleNamespace(
+        lm_acc=ts.metric_score(y_test, lm.predict_proba(L_test)),
+        clf_acc=ts.metric_score(y_test, probs),
+        probs=probs,
+        uncovered=(L_test == -1).all(axis=1),
+        clf=clf,
+    )
+
+
+@pytest.fixture(scope="module")
+def youtube_fit(youtube):
+    lfs = LFSet(spam_lfs(), cardinality=2)
+    Ls = [lfs.apply(s.frame) for s in (youtube.train, youtube.valid, youtube.test)]
+    return _fit(2, youtube.train.frame["text"], Ls[0], youtube.valid.frame["text"],
+                youtube.valid.y, youtube.test.frame["text"], Ls[2], youtube.test.y)
+
+
+@pytest.fixture(scope="module")
+def cfpb_fit(cfpb_csv):
+    spec = importlib.util.spec_from_file_location(
+        "cfpb_lfs", REPO / "examples" / "lfsets" / "cfpb_lfs.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    train, dev, test = mod.load_frames(cfpb_csv.parent.parent)
+    lfs = ts.LFSet(mod.lfs, cardinality=mod.cardinality)
+    L_train, L_test = lfs.apply(train), lfs.apply(test)
+    run = _fit(mod.cardinality, train["text"], L_train, dev["text"], dev["y"].to_numpy(),
+               test["text"], L_test, test["y"].to_numpy())
+    run.y_test = test["y"].to_numpy()
+    return run
+
+
+def test_youtube_classifier_beats_its_label_model(youtube, youtube_fit):
+    r = youtube_fit
+    assert r.clf_acc > r.lm_acc
+    # on the test rows no LF covers the label model can only return its prior
+    acc_unc = (r.probs.argmax(1)[r.uncovered] == youtube.test.y[r.uncovered]).mean()
+    assert r.uncovered.sum() >= 30 and acc_unc >= 0.7
+
+
+def test_cfpb_classifier_is_on_par_with_its_label_model(cfpb_fit):
+    r = cfpb_fit
+    assert r.clf_acc >= r.lm_acc - 0.03
+    # the multiclass recipe: word and character n-grams, balanced class weights
+    assert "vectorize_chars" in {layer.name for layer in r.clf.layers}
+    assert ts.metric_score(r.y_test, r.probs, "f1_macro", cardinality=9) >= 0.45
