@@ -344,11 +344,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="sets run in this many parallel processes (one set each)")
     parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                         help="fit nothing: render (and with --json, write) the records of these "
-                             "earlier runs' JSON files as one table")
+                             "earlier runs' JSON files as one table (a later file's record of "
+                             "the same set, mode and method replaces the earlier one)")
     args = parser.parse_args(argv)
     if args.merge:
         runs = [json.loads(Path(f).read_text()) for f in args.merge]
-        records = [r for run in runs for r in run["records"]]
+        merged: dict = {}  # a later file's record replaces an earlier one of the same cell
+        for run in runs:
+            for r in run["records"]:
+                key = (r["set"], r["mode"], r["method"])
+                merged[key] = r if key not in merged else {**r, "replaces": merged[key]}
+        records = list(merged.values())
         if args.json:
             _write_json(args.json, {"meta": {"merged_from": [run["meta"] for run in runs]},
                                     "records": records})
