@@ -205,3 +205,38 @@ def test_family_spans_the_declared_space():
     unipolar = [m for m in FAMILY.values() if (np.count_nonzero(m.tables[:, :, 1:].sum(1), 1)
                                                 == 1).all()]
     assert len(unipolar) >= 4
+
+
+# ----------------------------------------------------------------------------- harness parts
+@pytest.fixture(scope="module")
+def harness(lm_sets):
+    return _load(REPO / "benchmarks" / "lm_harness.py", "harness_lm_harness")
+
+
+def test_dawid_skene_peer_reaches_the_oracle_on_its_own_model_family(harness):
+    # class-conditional tables with abstain as an outcome: exactly the Dawid-Skene model
+    d = synthetic_family("bin_70_30_classcond", n=30_000, seed=5)
+    ds = harness.DawidSkene(2).fit(d.L[:20_000])
+    test = slice(20_000, None)
+    acc = np.mean(ds.predict_proba(d.L[test]).argmax(1) == d.y[test])
+    oracle = np.mean(d.posterior(d.L[test]).argmax(1) == d.y[test])
+    assert acc >= oracle - 0.005
+    np.testing.assert_allclose(ds.class_balance_, [0.7, 0.3], atol=0.02)
+    # gold rows enter with their labels fixed: the balance follows them
+    gold = harness.DawidSkene(2).fit(d.L[:2000], L_dev=d.L[:2000], y_dev=d.y[:2000])
+    assert abs(gold.class_balance_[1] - d.y[:2000].mean()) < 0.02
+
+
+def test_harness_score_breaks_exact_ties_at_random_and_reports_ece(harness):
+    y = np.array([1] * 200 + [0] * 200)
+    L = np.full((400, 3), -1)
+    L[:100, 0] = 1
+    P = np.full((400, 2), 0.5)
+    r = harness.score(P, L, y, 2)
+    assert abs(r["acc"] - 0.5) < 0.02  # 20 seeded coin tosses per row, averaged
+    assert r["ece"] == pytest.approx(0.0)  # 50% confident and right half of the time (argmax 0)
+    assert r["coverage"] == 0.25
+    assert 0.0 < r["f1_covered"] <= 1.0 and 0.0 < r["f1_all"] < 1.0
+    sure = np.eye(2)[y]
+    r = harness.score(sure, L, y, 2)
+    assert (r["acc"], r["ece"], r["f1_all"], r["f1_covered"]) == (1.0, 0.0, 1.0, 1.0)
