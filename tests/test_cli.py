@@ -97,6 +97,8 @@ def test_train_dev_set_errors(tmp_path):
     bad.write_text("text,label\nwin,1\nhi,5\n")
     proc = run_cli(*base, "--dev-input", str(bad), "--dev-gold-column", "label")
     assert_one_line_error(proc, "gold labels must be in [0, 1]. Received: y[1]=5")
+    proc = run_cli(*base, "--self-training")
+    assert_one_line_error(proc, "self_training")
 
 
 @pytest.mark.data

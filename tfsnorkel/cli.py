@@ -427,6 +427,7 @@ def cmd_train(args) -> int:
             patience=args.patience,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
+            self_training=args.self_training,
             seed=args.seed,
             verbose=0 if args.quiet else "auto",
         )
@@ -637,11 +638,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--patience",
         type=int,
-        default=3,
-        help="epochs without improvement (dev loss, else training loss) before "
-        "stopping (default: %(default)s)",
+        default=None,
+        help="epochs without improvement (on the dev set, else training loss) before "
+        "stopping (default: the recipe's for the number of classes)",
     )
-    p.add_argument("--learning-rate", type=float, default=1e-2, help="Adam (default: %(default)s)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam's learning rate (default: the recipe's for the number of classes)",
+    )
+    p.add_argument(
+        "--self-training",
+        action="store_true",
+        help="confidence-thresholded self-training on the rows no LF covers; a round is kept "
+        "only when the gold dev score rises (needs --dev-input)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
 
