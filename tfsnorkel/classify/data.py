@@ -34,6 +34,7 @@ from tfsnorkel.labels import (
 
 __all__ = [
     "confidence_weights",
+    "covered_rows",
     "gold_dataset",
     "soft_label_dataset",
     "stream_soft_labels",
@@ -158,6 +159,38 @@ def _take(features: Any, idx: np.ndarray) -> Any:
     return features[idx]
 
 
+def covered_rows(L: Any, num_rows: int) -> np.ndarray:
+    """Indices of the rows at least one LF labels (the rows soft labels can train on).
+
+    Args:
+        L: ``[N, m]`` label matrix.
+        num_rows: the number of soft-label rows it must match.
+
+    Returns:
+        Sorted int64 row indices.
+
+    Raises:
+        ValueError: ``L`` has another number of rows, or every LF abstained on every row.
+
+    Example:
+        >>> covered_rows(np.array([[-1, 1], [-1, -1], [0, -1]]), 3).tolist()
+        [0, 2]
+    """
+    L = check_label_matrix(L)
+    if len(L) != num_rows:
+        raise ValueError(
+            f"the label matrix and soft labels differ in length. Received: L.shape={L.shape}, "
+            f"{num_rows} soft-label rows"
+        )
+    keep = np.flatnonzero((L != ABSTAIN).any(axis=1))
+    if len(keep) == 0:
+        raise ValueError(
+            f"no labeled row left: every LF abstained on all {len(L)} rows, so there is "
+            f"nothing to train on. Received: L.shape={L.shape}"
+        )
+    return keep
+
+
 def _resolve_weights(spec: WeightSpec, P: np.ndarray) -> np.ndarray | None:
     if spec is False or spec is None:
         return None
@@ -258,18 +291,7 @@ def soft_label_dataset(
         )
     w = _resolve_weights(confidence_weights, P)
     if L is not None:
-        L = check_label_matrix(L)
-        if len(L) != len(P):
-            raise ValueError(
-                f"the label matrix and soft labels differ in length. Received: L.shape={L.shape}, "
-                f"{len(P)} soft-label rows"
-            )
-        keep = np.flatnonzero((L != ABSTAIN).any(axis=1))
-        if len(keep) == 0:
-            raise ValueError(
-                f"no labeled row left: every LF abstained on all {len(L)} rows, so there is "
-                f"nothing to train on. Received: L.shape={L.shape}"
-            )
+        keep = covered_rows(L, len(P))
         feats, P = _take(feats, keep), P[keep]
         w = None if w is None else w[keep]
     if label_type == "hard":

@@ -45,6 +45,7 @@ from tfsnorkel.classify.data import (
     WeightSpec,
     _check_probs,
     _resolve_weights,
+    covered_rows,
     gold_dataset,
     soft_label_dataset,
 )
@@ -56,7 +57,7 @@ from tfsnorkel.classify.models import (
     text_classifier,
 )
 from tfsnorkel.classify.selftrain import SelfTraining, run_self_training
-from tfsnorkel.labels import ABSTAIN, check_gold_labels, check_label_matrix
+from tfsnorkel.labels import check_gold_labels, check_label_matrix
 from tfsnorkel.metrics import METRICS, metric_score
 
 __all__ = ["DEFAULT_TEXT_RECIPE", "TRAINING_DEFAULTS", "class_weights", "fit_text_classifier"]
@@ -671,17 +672,7 @@ def _prepare(
     covered = np.arange(n)
     if L is not None:
         L = check_label_matrix(L)
-        if len(L) != len(P):
-            raise ValueError(
-                f"the label matrix and soft labels differ in length. Received: "
-                f"L.shape={L.shape}, {len(P)} soft-label rows"
-            )
-        covered = np.flatnonzero((L != ABSTAIN).any(axis=1))
-        if len(covered) == 0:
-            raise ValueError(
-                f"no labeled row left: every LF abstained on all {len(L)} rows, so there is "
-                f"nothing to train on. Received: L.shape={L.shape}"
-            )
+        covered = covered_rows(L, len(P))
     gold = None
     if dev_texts is not None:
         gold = check_gold_labels(dev_y, cardinality=C)
