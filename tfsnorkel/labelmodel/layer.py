@@ -788,11 +788,13 @@ class LabelModel(keras.layers.Layer):
         """
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise LabelModelLoadError(f"no such file. Received: path={path!r}")
+            raise LabelModelLoadError(
+                f"could not read a saved LabelModel: no such file. Received: path={path!r}"
+            )
         if not zipfile.is_zipfile(path):
             raise LabelModelLoadError(
-                "the file is not a .keras archive (truncated, or another kind of file). "
-                f"Received: path={path!r}"
+                "could not read a saved LabelModel: the file is not a .keras archive "
+                f"(truncated, or another kind of file). Received: path={path!r}"
             )
         try:
             model = keras.saving.load_model(path, compile=False)
