@@ -41,6 +41,8 @@ __all__ = [
     "expected_calibration_error",
     "lf_report",
     "metric_score",
+    "multilabel_report",
+    "multilabel_scores",
 ]
 
 AbstainPolicy = Literal["exclude", "incorrect", "random"]
@@ -473,3 +475,118 @@ def expected_calibration_error(
     bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
     gap = np.abs(np.bincount(bins, right, n_bins) - np.bincount(bins, conf, n_bins))
     return float(gap.sum() / len(y))
+
+
+def _multilabel_pair(Y_true: Any, Y_pred: Any, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gold ``[N, C]`` 0/1 and predictions ``[N, C]`` 0/1 (probabilities thresholded)."""
+    Y = np.asarray(Y_true)
+    P = np.asarray(Y_pred)
+    if Y.ndim != 2 or P.shape != Y.shape:
+        raise ValueError(
+            "Y_true and Y_pred must both be [N, C] with the same shape. "
+            f"Received: Y_true.shape={Y.shape}, Y_pred.shape={P.shape}"
+        )
+    if Y.shape[0] == 0:
+        raise ValueError("no row to score. Received: 0 rows")
+    if not np.all(np.isin(Y, (0, 1))):
+        raise ValueError(
+            f"Y_true must hold 0 (absent) or 1 (present). Received values: {np.unique(Y)[:10].tolist()}"
+        )
+    if P.dtype.kind == "f":
+        if not np.all(np.isfinite(P)) or np.any(P < 0) or np.any(P > 1):
+            r, c = (int(i) for i in np.argwhere(~np.isfinite(P) | (P < 0) | (P > 1))[0])
+            raise ValueError(
+                f"Y_pred must be 0/1 predictions or probabilities in [0, 1]. "
+                f"Received: Y_pred[{r}, {c}]={P[r, c].item()!r}"
+            )
+        P = (P >= threshold).astype(np.int64)
+    elif not np.all(np.isin(P, (0, 1))):
+        raise ValueError(
+            f"Y_pred must hold 0/1 predictions. Received values: {np.unique(P)[:10].tolist()}"
+        )
+    return Y.astype(np.int64), P.astype(np.int64)
+
+
+def multilabel_scores(Y_true: Any, Y_pred: Any, *, threshold: float = 0.5) -> dict[str, float]:
+    """Micro and macro F1 / precision / recall, and per-class accuracy averaged, for multi-label.
+
+    Micro averages count every (row, class) decision once, so frequent classes weigh more;
+    macro averages the per-class scores (a class never predicted nor present scores 0, as in
+    scikit-learn with ``zero_division=0``). ``subset_accuracy`` is the share of rows whose whole
+    label set is right, ``hamming_accuracy`` the share of right (row, class) decisions.
+
+    Args:
+        Y_true: ``[N, C]`` gold 0/1.
+        Y_pred: ``[N, C]`` 0/1 predictions, or probabilities (thresholded at ``threshold``).
+        threshold: probability at or above which a class is predicted present.
+            Defaults to `0.5`.
+
+    Returns:
+        ``{"f1_micro", "f1_macro", "precision_micro", "precision_macro", "recall_micro",
+        "recall_macro", "subset_accuracy", "hamming_accuracy"}``.
+
+    Raises:
+        ValueError: shapes differ, no rows, or values that are not 0/1 (or probabilities).
+
+    Example:
+        >>> s = multilabel_scores([[1, 0], [1, 1]], [[1, 0], [0, 1]])
+        >>> round(s["f1_micro"], 4), round(s["f1_macro"], 4), s["subset_accuracy"]
+        (0.8, 0.8333, 0.5)
+    """
+    Y, P = _multilabel_pair(Y_true, Y_pred, threshold)
+    out = {}
+    for avg in ("micro", "macro"):
+        out[f"f1_{avg}"] = float(skm.f1_score(Y, P, average=avg, zero_division=0))
+        out[f"precision_{avg}"] = float(
+            skm.precision_score(Y, P, average=avg, zero_division=0)
+        )
+        out[f"recall_{avg}"] = float(skm.recall_score(Y, P, average=avg, zero_division=0))
+    out["subset_accuracy"] = float(skm.accuracy_score(Y, P))
+    out["hamming_accuracy"] = float((Y == P).mean())
+    return out
+
+
+def multilabel_report(
+    Y_true: Any,
+    Y_pred: Any,
+    *,
+    threshold: float = 0.5,
+    class_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per-class precision, recall, F1, accuracy and support of multi-label predictions.
+
+    Args:
+        Y_true: ``[N, C]`` gold 0/1.
+        Y_pred: ``[N, C]`` 0/1 predictions, or probabilities (thresholded at ``threshold``).
+        threshold: probability at or above which a class is predicted present.
+            Defaults to `0.5`.
+        class_names: row labels. Defaults to `None` (class indices).
+
+    Returns:
+        A DataFrame indexed by class with columns ``precision``, ``recall``, ``f1``,
+        ``accuracy``, ``support`` (gold positives) and ``predicted`` (predicted positives).
+
+    Example:
+        >>> multilabel_report([[1, 0], [1, 1]], [[1, 0], [0, 1]])["f1"].round(4).tolist()
+        [0.6667, 1.0]
+    """
+    Y, P = _multilabel_pair(Y_true, Y_pred, threshold)
+    c = Y.shape[1]
+    if class_names is not None and len(class_names) != c:
+        raise ValueError(
+            f"class_names needs one name per class ({c}). Received: {len(class_names)} names"
+        )
+    prec, rec, f1, support = skm.precision_recall_fscore_support(
+        Y, P, average=None, zero_division=0
+    )
+    return pd.DataFrame(
+        {
+            "precision": prec,
+            "recall": rec,
+            "f1": f1,
+            "accuracy": (Y == P).mean(0),
+            "support": support.astype(np.int64),
+            "predicted": P.sum(0).astype(np.int64),
+        },
+        index=pd.Index(list(class_names) if class_names is not None else range(c), name="class"),
+    )

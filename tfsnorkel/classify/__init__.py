@@ -8,17 +8,19 @@ to other frameworks.
 from tfsnorkel.classify.data import *  # noqa: F403
 from tfsnorkel.classify.losses import *  # noqa: F403
 from tfsnorkel.classify.models import *  # noqa: F403
+from tfsnorkel.classify.multilabel import *  # noqa: F403
 from tfsnorkel.classify.selftrain import *  # noqa: F403
 from tfsnorkel.classify.softlabels import *  # noqa: F403
 from tfsnorkel.classify.training import *  # noqa: F403
 
-from tfsnorkel.classify import data, losses, models, selftrain, softlabels, training
+from tfsnorkel.classify import data, losses, models, multilabel, selftrain, softlabels, training
 
 __all__: list[str] = sorted(
     {
         *data.__all__,
         *losses.__all__,
         *models.__all__,
+        *multilabel.__all__,
         *selftrain.__all__,
         *softlabels.__all__,
         *training.__all__,
