@@ -298,15 +298,67 @@ class ExactEM:
             prev = ll
         return lt, tables, q, pi, it
 
-    def posterior_tables(self, log_prior, lt, tables) -> tuple[np.ndarray, np.ndarray]:
+    def run_truncated(
+        self, pi: np.ndarray, q: np.ndarray, max_iter: int, tol: float, learn_balance: bool
+    ):
+        """EM of the votes of covered rows, the uncovered rows imputed by the model.
+
+        The likelihood is that of a row's votes *given that some LF votes*: the last ``C``
+        rows of this EM must be all-abstain rows held at classes ``0..C-1`` (gold labels),
+        whose counts each iteration sets to the expected number of uncovered rows of each
+        class, ``N_cov(y) * s(y) / (1 - s(y))`` with ``s(y) = P(no LF votes | y)`` (EM for
+        truncated data). The tables are then ``P(vote | y)`` of the whole population and the
+        balance its class balance, while the observed number of uncovered rows is not used
+        (:func:`~tfsnorkel.labelmodel.fitting.fit_parameters` says why).
+
+        Args:
+            pi: ``[C]`` starting (or given) class balance.
+            q: starting posterior of every row.
+            max_iter: iteration cap.
+            tol: stop when the truncated log-likelihood per covered row changes less.
+            learn_balance: update the balance in each M-step (else keep ``pi``).
+
+        Returns:
+            LF log-tables, group tables, posterior, class balance, iterations.
+        """
+        c = self.c
+        k = len(self.n) - c
+        pi = np.asarray(pi, float)
+        lt, tables = self.m_step(q)
+        prev, it = -np.inf, 0
+        for it in range(1, max_iter + 1):
+            logits = self.logits(np.log(pi), lt, tables)
+            silent = np.clip(np.exp(logits[k] - np.log(pi)), 0.0, 1.0 - 1e-9)  # s(y)
+            mx = logits[:k].max(1, keepdims=True)
+            row_ll = mx[:, 0] + np.log(np.exp(logits[:k] - mx).sum(1))
+            n_cov = self.n[:k].sum()
+            ll = float(
+                ((self.n[:k] * row_ll).sum() - n_cov * math.log(float(pi @ (1 - silent))))
+                / n_cov
+            )
+            q = self.clamp(softmax(logits))
+            by_class = (q[:k] * self.n[:k, None]).sum(0)
+            self.n[k:] = by_class * silent / (1 - silent)
+            if learn_balance:
+                pi = ((q * self.n[:, None]).sum(0) + 1.0) / (self.n.sum() + c)
+            lt, tables = self.m_step(q)
+            if abs(ll - prev) < tol:
+                break
+            prev = ll
+        return lt, tables, q, pi, it
+
+    def posterior_tables(
+        self, log_prior, lt, tables, rows: slice = slice(None)
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
 
         ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
         conditionally independent model that reproduce every LF's vote marginals exactly,
-        which is what structure learning compares pairwise joints against.
+        which is what structure learning compares pairwise joints against. ``rows`` selects
+        the rows they are taken over (default: all).
         """
-        r = softmax(self.logits(log_prior, lt, tables)) * self.n[:, None]
-        votes = vote_matrix(self.rows, self.c) if self.groups else self.votes
+        r = (softmax(self.logits(log_prior, lt, tables)) * self.n[:, None])[rows]
+        votes = (vote_matrix(self.rows, self.c) if self.groups else self.votes)[rows]
         cnt = np.empty((self.m, self.c + 1, self.c))
         cnt[:, 1:, :] = np.asarray(votes.T @ r).reshape(self.m, self.c, self.c)
         cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)  # abstains
