@@ -244,3 +244,12 @@ def test_outputs_are_finite_probabilities_for_any_votes(data, classes):
     assert P.shape == (len(L), 3)
     assert np.all(np.isfinite(P)) and np.all((P >= 0) & (P <= 1))
     np.testing.assert_allclose(lm(L).numpy(), P, atol=1e-6)
+
+
+def test_em_reaches_the_oracle_on_detectors_only_when_their_firings_are_independent():
+    d = synthetic_multilabel(10000, num_classes=2, lfs_per_class=4, kinds=["detector"], seed=3)
+    lm = MultiLabelModel(2, d.lf_classes, class_model="em").fit(d.L)
+    gap = _accuracy(lm.predict_proba(d.L), d.Y) - _accuracy(d.posterior(d.L), d.Y)
+    assert np.all(np.abs(gap) <= 0.01), gap
+    # Priors within 0.04 (measured 0.031 and 0.014 at 10k rows).
+    np.testing.assert_allclose(lm.class_priors_.to_numpy(), d.class_priors, atol=0.04)

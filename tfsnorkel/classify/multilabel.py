@@ -254,12 +254,12 @@ def multilabel_dataset(
 class _MultiLabelPipeline(tf.Module):
     """The exported module: LF set, multi-label label model and classifier."""
 
-    def __init__(self, lfset: Any, label_model: Any, classifier: Any, threshold: float) -> None:
+    def __init__(self, lfset: Any, label_model: Any, classifier: Any, threshold: Any) -> None:
         super().__init__(name="tfsnorkel_multilabel")
         self.lfset = lfset
         self.label_model = label_model
         self.classifier = classifier
-        self._threshold = float(threshold)
+        self._threshold = tf.constant(threshold, tf.float32)
 
     def serve(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         from tfsnorkel.labeling.builtin import valid_utf8
@@ -284,7 +284,7 @@ def export_multilabel(
     *,
     lfset: Any = None,
     label_model: Any = None,
-    threshold: float = 0.5,
+    threshold: float | Any = 0.5,
 ) -> dict[str, list[str]]:
     """Writes a SavedModel serving ``[N, C]`` class probabilities from raw text.
 
@@ -302,7 +302,8 @@ def export_multilabel(
             (:func:`multilabel_text_classifier`).
         lfset: the compiled LF set whose votes the label model reads. Defaults to `None`.
         label_model: a fitted :class:`~tfsnorkel.labelmodel.MultiLabelModel`. Defaults to `None`.
-        threshold: probability at or above which ``labels`` says present. Defaults to `0.5`.
+        threshold: probability at or above which ``labels`` says present: one number, or one
+            per class (e.g. tuned on a gold dev set). Defaults to `0.5`.
 
     Returns:
         ``{signature name: sorted input names}``.
@@ -334,7 +335,13 @@ def export_multilabel(
                 f"the LF set has {len(lfset.names)} LFs, the label model was fitted on {m}. "
                 f"Received: {list(lfset.names)}"
             )
-    module = _MultiLabelPipeline(lfset, label_model, classifier, threshold)
+    thr = np.asarray(threshold, dtype=np.float32)
+    if thr.ndim > 1 or not np.all((thr >= 0) & (thr <= 1)):
+        raise ValueError(
+            "threshold must be a probability or one per class. "
+            f"Received: threshold={np.asarray(threshold).tolist()!r}"
+        )
+    module = _MultiLabelPipeline(lfset, label_model, classifier, thr)
     signatures = {
         "serving_default": tf.function(
             module.serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
