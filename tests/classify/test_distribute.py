@@ -32,6 +32,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+# one fresh interpreter trains every model under the strategy (~110 s of CPU on 2 cores)
+pytestmark = pytest.mark.slow
+
 N_FIT, GLOBAL_BATCH, LR = 64, 16, 0.5
 KNOWN_KERAS_STRING_ERROR = "of string is not in the list of allowed values"
 
@@ -164,7 +167,9 @@ def _child() -> dict[str, Any]:
     t_train, y_train = corpus(128)
     t_dev, y_dev = corpus(32)
     p_train = np.clip(np.where(y_train == 1, 0.8, 0.2) + rng.normal(0, 0.1, 128), 0.01, 0.99)
-    kw = dict(dev_texts=t_dev, dev_y=y_dev, batch_size=GLOBAL_BATCH, epochs=6, shuffle=False)
+    # 3 epochs: each one under the strategy costs seconds of input-pipeline setup; the dev
+    # loss falls every epoch (measured 0.631, 0.519, 0.455).
+    kw = dict(dev_texts=t_dev, dev_y=y_dev, batch_size=GLOBAL_BATCH, epochs=3, shuffle=False)
     one = ts.fit_text_classifier(t_train, p_train, **kw)
     two = ts.fit_text_classifier(t_train, p_train, strategy=strategy, **kw)
     out["fit_text"] = {
@@ -176,9 +181,12 @@ def _child() -> dict[str, Any]:
     # Sizes that do not split evenly (101 rows, 33 dev rows), shuffled, soft vs hard on dev.
     t_odd, y_odd = corpus(101)
     t_odd_dev, y_odd_dev = corpus(33)
+    # 3 epochs per run at a higher learning rate instead of up to 40 with early stopping
+    # (2 runs with "auto"; each epoch under the strategy costs seconds): the same dev accuracy.
     auto = ts.fit_text_classifier(
         t_odd, np.where(y_odd == 1, 0.8, 0.2), dev_texts=t_odd_dev, dev_y=y_odd_dev,
-        batch_size=GLOBAL_BATCH, label_type="auto", strategy=strategy,
+        batch_size=GLOBAL_BATCH, label_type="auto", strategy=strategy, epochs=3,
+        learning_rate=0.05,
     )
     out["fit_text_odd"] = {
         "dev_accuracy": float((ts.predict_proba(auto, t_odd_dev).argmax(1) == y_odd_dev).mean()),
@@ -239,8 +247,9 @@ def _child() -> dict[str, Any]:
 def dist() -> dict[str, Any]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1",
            "PYTHONWARNINGS": "ignore"}
+    # a loaded 2-core machine took 8.5 minutes for the earlier, longer child: a generous limit
     proc = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=1200)
     assert proc.returncode == 0, f"distributed child failed:\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -299,7 +308,8 @@ def test_fit_text_classifier_with_a_strategy_equals_single_device(dist):
 def test_fit_text_classifier_with_a_strategy_on_uneven_sizes(dist):
     r = dist["fit_text_odd"]
     # 101 rows in batches of 16: the short last batch is dropped (6 steps, not 7); the 33 dev
-    # rows are evaluated in one batch of 32 and one of 1. Measured dev accuracy: 0.88 (29 of 33).
+    # rows are evaluated in one batch of 32 and one of 1. Measured dev accuracy: 0.88 (29 of 33;
+    # 0.85 and 0.88 with seeds 1 and 2).
     assert r["steps_per_epoch"] == 101 // GLOBAL_BATCH
     assert r["dev_accuracy"] >= 0.8
     assert dist["fit_text_bad_batch"] == (

@@ -23,6 +23,7 @@ from serving_helpers import load_in_fresh_process  # tests/classify/serving_help
 
 pytestmark = [
     pytest.mark.data,
+    pytest.mark.slow,  # trains 6 text classifiers on the WRENCH sets and serves one in a new process
     # Keras notes that fit(shuffle=True) does not reshuffle a tf.data.Dataset; ours shuffles itself
     pytest.mark.filterwarnings("ignore:`shuffle=True` was passed"),
 ]
