@@ -27,6 +27,10 @@ EXPECTED = {
     # stage 2: label model
     "LabelModel", "LabelModelLoadError", "LabelStats", "MajorityVoter", "SyntheticLabels",
     "WeightedVoter", "learn_structure", "majority_vote", "synthetic_label_matrix", "weighted_vote",
+    # multi-label tasks
+    "MultiLabelModel", "MultiLabelNoiseAwareLoss", "SyntheticMultiLabels", "export_multilabel",
+    "multilabel_dataset", "multilabel_noise_aware_loss", "multilabel_predict_proba",
+    "multilabel_report", "multilabel_scores", "multilabel_text_classifier", "synthetic_multilabel",
     # stage 3: classifier
     "NoiseAwareLoss", "SoftLabels", "confidence_weights", "expand_soft_labels", "fit_text_classifier",
     "gold_dataset", "logits_to_probs", "noise_aware_loss", "predict_proba", "read_soft_labels",
