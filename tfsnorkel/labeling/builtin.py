@@ -369,6 +369,8 @@ def keyword_lf(
     lf = RegexLF(name, field, label, full, source=alternation)
     lf.kind = "keyword"
     lf.keywords = tuple(keywords)
+    lf.match = match  # read by LFSet's shared token tables (token_tables.table_route)
+    lf.ignore_case = bool(ignore_case)
     return lf
 
 
@@ -523,6 +525,8 @@ class LookupLF(CompiledLF):
         self.tokens = tokens
         self.ignore_case = ignore_case
         self._labels = tuple(sorted(set(int(v) for v in values)))
+        # the table's contents, also read by LFSet's shared token tables
+        self.keys, self.values, self.key_dtype = tuple(keys), tuple(values), key_dtype
         with tf.init_scope():
             self.table = tf.lookup.StaticHashTable(
                 tf.lookup.KeyValueTensorInitializer(

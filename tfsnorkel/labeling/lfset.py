@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from tfsnorkel.labeling.builtin import CompiledLF, valid_utf8
 from tfsnorkel.labeling.functions import LabelingFunction, Row
+from tfsnorkel.labeling.token_tables import plan_token_tables
 from tfsnorkel.labels import ABSTAIN
 
 __all__ = ["LFSet", "LabelingFunctionError", "MISSING_SUFFIX"]
@@ -62,6 +63,15 @@ class LFSet(tf.Module):
             negative, ``0`` abstain), converted like `from_signed` (binary only). Defaults
             to `False`.
         name: the module's name. Defaults to `"lfset"`.
+        token_tables: whole-word keyword LFs and string lookup LFs that read the same
+            field (and tokenizer, and case handling) share one tokenization and one hash
+            lookup (:class:`~tfsnorkel.labeling.token_tables.TokenTable`), so their cost
+            grows with the text, not with their number; the label matrix is the same as
+            with ``False``, where each LF runs on its own (RE2 scan or own table). A group
+            is shared from ``MIN_TABLE_LFS`` (16) LFs on (below, the LFs' own scans are
+            cheaper than tokenizing); an integer sets that minimum instead. Other LFs
+            (regexes, substring keywords, keywords that start or end with a non-word
+            character, ...) always run on their own. Defaults to `True`.
 
     Attributes:
         failures_: after `apply(..., fault_tolerant=True)`, ``{python LF name: rows where
@@ -81,6 +91,7 @@ class LFSet(tf.Module):
         cardinality: int = 2,
         signed: bool = False,
         name: str = "lfset",
+        token_tables: bool | int = True,
     ):
         super().__init__(name=name)
         lfs = list(lfs) if not isinstance(lfs, (LabelingFunction, CompiledLF)) else [lfs]
@@ -137,6 +148,14 @@ class LFSet(tf.Module):
         self._lf_list = tuple(lfs)
         # compiled LFs (tf.Modules with tables / Keras models) are tracked through this list
         self.compiled_lfs = [lf for lf in lfs if lf.compiled]
+        if token_tables is True:
+            plan = plan_token_tables(lfs)
+        elif token_tables is False:
+            plan = []
+        else:
+            plan = plan_token_tables(lfs, min_lfs=token_tables)
+        self.shared_tables = [table for table, _ in plan]  # tracked: their hash tables export
+        self._table_columns = [cols for _, cols in plan]
         self._lock = threading.Lock()
         self._fault_tolerant = False
         self._failures: dict[str, int] = {}
@@ -307,8 +326,17 @@ class LFSet(tf.Module):
                 missing[f] = m
         cols: list[tf.Tensor | None] = [None] * len(self._lf_list)
         lo, hi = (-1, 1) if self._signed else (ABSTAIN, self._cardinality - 1)
+        blocks: list[tuple[tf.Tensor, list[int]]] = []
+        for table, members in zip(self.shared_tables, self._table_columns):
+            b = table.votes(feats[table.field], raw_abstain)
+            if table.field in missing:
+                b = tf.where(missing[table.field][:, None], raw_abstain, b)
+            if self._signed:
+                b = tf.where(b == 1, 1, tf.where(b == -1, 0, ABSTAIN))
+            blocks.append((b, members))
+        in_tables = {j for _, members in blocks for j in members}
         for j, lf in enumerate(self._lf_list):
-            if not lf.compiled:
+            if not lf.compiled or j in in_tables:
                 continue
             v = lf.vote({f: feats[f] for f in lf.fields}, raw_abstain)
             if lf.labels is None:  # checked before narrowing: an int64 vote never wraps
@@ -333,7 +361,19 @@ class LFSet(tf.Module):
             out = tf.reshape(out, [n, len(py)])
             for k, j in enumerate(py):
                 cols[j] = out[:, k]
-        return tf.stack(cols, axis=1)
+        if not blocks:
+            return tf.stack(cols, axis=1)
+        parts = [b for b, _ in blocks]
+        order = [j for _, members in blocks for j in members]
+        rest = [j for j, c in enumerate(cols) if c is not None]
+        if rest:
+            parts.append(tf.stack([cols[j] for j in rest], axis=1))
+            order += rest
+        full = tf.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+        perm = np.argsort(order)
+        if np.array_equal(perm, np.arange(len(perm))):
+            return full
+        return tf.gather(full, perm, axis=1)
 
     # ------------------------------------------------------------------ Python LFs
     def _run_python(self, pfields: list[str], py: list[int], *arrays) -> np.ndarray:
