@@ -176,3 +176,23 @@ def test_multilabel_scores_and_report_match_hand_counts():
         multilabel_scores(Y, np.full(Y.shape, 1.5))
     with pytest.raises(ValueError, match="Y_true must hold 0"):
         multilabel_scores(Y * 2, P)
+
+
+def test_readme_multilabel_snippet_runs_as_written(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rest = readme[readme.index("## Multi-label tasks"):]
+    code = re.search(r"```python\n(.*?)```", rest, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    P = scope["P"]
+    assert P.shape == (100, 2)
+    np.testing.assert_allclose(P[:5], [[0.941, 0.2], [0.2, 0.8], [0.8, 0.8], [0.2, 0.8],
+                                       [0.2, 0.2]], atol=1e-3)
+    assert multilabel_scores(scope["Y"], P)["f1_micro"] == 1.0
+    served = tf.saved_model.load(str(tmp_path / "export" / "tags"))
+    out = served.signatures["serving_default"](text=tf.constant(["late fee charged"]))
+    assert out["probabilities"].shape == (1, 2)
