@@ -1,17 +1,25 @@
-"""The Colab notebooks in examples/, executed headless as a user would run them top to bottom."""
+"""The Colab notebooks in examples/, executed headless as a user would run them top to bottom.
+
+Both notebooks run at once, each in its own kernel (one module-scoped fixture): most of a
+notebook's time is its kernel importing TensorFlow and training, so on 2 cores the two overlap
+instead of queuing. A notebook that fails fails its own test only.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NOTEBOOKS = ("spam_tutorial.ipynb", "complaints.ipynb")
 
 
-def execute(name: str, tmp_path: Path, **env: str):
+def _client(name: str, tmp_path: Path) -> Any:
     import nbclient  # the dev extra installs both
     import nbformat
 
@@ -20,24 +28,54 @@ def execute(name: str, tmp_path: Path, **env: str):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.get("outputs") and cell.get("execution_count") is None, name
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
-                                resources={"metadata": {"path": str(tmp_path)}}).execute()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                                   resources={"metadata": {"path": str(tmp_path)}})
+
+
+def execute_all(runs: dict[str, tuple[Path, dict[str, str]]]) -> dict[str, Any]:
+    """Executes each notebook ``name -> (working dir, extra kernel env)`` concurrently.
+
+    Returns ``name -> the executed notebook``, or the exception its execution raised.
+    """
+    clients = {name: _client(name, tmp) for name, (tmp, _) in runs.items()}
+
+    async def run_all() -> list[Any]:
+        return await asyncio.gather(
+            *(clients[name].async_execute(env={**os.environ, **env})
+              for name, (_, env) in runs.items()),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(run_all())
+    return {name: clients[name].nb if not isinstance(result, BaseException) else result
+            for name, result in zip(runs, results)}
+
+
+@pytest.fixture(scope="module")
+def executed(data_dir, cfpb_csv, tmp_path_factory) -> dict[str, Any]:
+    tmp = {name: tmp_path_factory.mktemp(name.split(".")[0]) for name in NOTEBOOKS}
+    results_path = tmp["complaints.ipynb"] / "results.json"
+    runs = {
+        "spam_tutorial.ipynb": (tmp["spam_tutorial.ipynb"], {}),
+        "complaints.ipynb": (tmp["complaints.ipynb"],
+                             {"TFSNORKEL_NOTEBOOK_RESULTS": str(results_path)}),
+    }
+    out = execute_all(runs)
+    out["complaints results"] = results_path
+    return out
+
+
+def notebook(executed: dict[str, Any], name: str) -> Any:
+    nb = executed[name]
+    if isinstance(nb, BaseException):
+        raise nb
     return nb
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_spam_tutorial_notebook_runs(data_dir, tmp_path):
-    nb = execute("spam_tutorial.ipynb", tmp_path)
+def test_spam_tutorial_notebook_runs(executed):
+    nb = notebook(executed, "spam_tutorial.ipynb")
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
     assert "identical to the shipped weak labels on the tutorial columns: True" in text
@@ -45,9 +83,8 @@ def test_spam_tutorial_notebook_runs(data_dir, tmp_path):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_complaints_notebook_label_model_beats_majority_vote(cfpb_csv, tmp_path):
-    results_path = tmp_path / "results.json"
-    execute("complaints.ipynb", tmp_path, TFSNORKEL_NOTEBOOK_RESULTS=str(results_path))
-    results = json.loads(results_path.read_text())
+def test_complaints_notebook_label_model_beats_majority_vote(executed):
+    notebook(executed, "complaints.ipynb")
+    results = json.loads(executed["complaints results"].read_text())
     assert results["label model"]["f1_macro"] > results["majority vote"]["f1_macro"]
     assert results["label model"]["accuracy"] >= results["majority vote"]["accuracy"]
