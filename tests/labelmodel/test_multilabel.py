@@ -155,6 +155,10 @@ def test_one_coin_near_copies_count_once():
     P = lm.predict_proba(L[:1])
     # Three agreeing copies weigh as one LF of accuracy 0.8.
     assert P[0, 0] == pytest.approx(0.8, abs=1e-5)
+    assert lm.class_table()["groups"].tolist() == [[[0, 1, 2]], []]
+    assert lm.lf_table()["group"].tolist() == [0, 0, 0, -1]
+    back = MultiLabelModel.from_config(lm.get_config())
+    assert back.class_table()["groups"].tolist() == [[[0, 1, 2]], []]
     no_groups = MultiLabelModel(2, lf_classes=[0, 0, 0, 1], dependencies=None).fit(L)
     assert no_groups.predict_proba(L[:1])[0, 0] == pytest.approx(0.8**3 / (0.8**3 + 0.2**3),
                                                                 abs=1e-5)

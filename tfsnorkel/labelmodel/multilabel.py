@@ -609,10 +609,12 @@ class MultiLabelModel(keras.layers.Layer):
             # Beta prior worth 2 rows centred on the no-dev value.
             silent = float((yd[quiet].sum() + 2.0 * silent) / (quiet.sum() + 2.0))
         acc = np.clip(acc, 0.5 + 1e-3, 1 - 1e-6)
+        groups: list[list[int]] = []
         if self.dependencies == "auto":
             # Near-copies count once: each member's vote carries 1/|group| of its log-odds.
-            for g in copy_groups(sub, threshold=self.copy_threshold,
-                                 max_group_size=self.max_group_size):
+            groups = copy_groups(sub, threshold=self.copy_threshold,
+                                 max_group_size=self.max_group_size)
+            for g in groups:
                 logit = np.log(acc[g]) - np.log1p(-acc[g])
                 acc[g] = 1.0 / (1.0 + np.exp(-logit / len(g)))
         silent = float(np.clip(silent, 1e-6, 1 - 1e-6))
@@ -622,8 +624,10 @@ class MultiLabelModel(keras.layers.Layer):
         for y in (0, 1):
             tables[:, y, 1 + y] = prop * acc
             tables[:, y, 2 - y] = prop * (1 - acc)
+        # The copy groups are recorded (``dependencies``) but not modelled jointly: ``call``
+        # reads the tempered tables only.
         model = LabelModel(
-            2, dependencies=None, num_lfs=k, groups=[], group_patterns=[],
+            2, dependencies=groups or None, num_lfs=k, groups=[], group_patterns=[],
             fitted_choices={"abstain_model": "independent", "co_abstain_weight": 1.0},
             lf_names=None if self.lf_names is None else [
                 self.lf_names[j] for j in self._class_columns(c)
@@ -736,7 +740,7 @@ class MultiLabelModel(keras.layers.Layer):
         for c in range(self.num_classes):
             cols = self._class_columns(c)
             groups.append(
-                [[cols[i] for i in g] for g in models[c].dependencies_] if c in models else []
+                [[cols[i] for i in g] for g in _class_groups(models[c])] if c in models else []
             )
         return pd.DataFrame(
             {
@@ -765,7 +769,7 @@ class MultiLabelModel(keras.layers.Layer):
         for c, model in zip(self._modelled, self.class_models):
             cols = self._class_columns(c)
             t[cols] = np.exp(model.lf_log_probs.numpy().astype(np.float64))
-            for i, g in enumerate(model.dependencies_):
+            for i, g in enumerate(_class_groups(model)):
                 group[[cols[x] for x in g]] = i
         return pd.DataFrame(
             {
@@ -853,6 +857,13 @@ class MultiLabelModel(keras.layers.Layer):
                 f"the file holds no MultiLabelModel layer. Received: path={path!r}"
             )
         return layers[0]
+
+
+def _class_groups(model: LabelModel) -> list[list[int]]:
+    """A class model's groups: the EM's modelled groups, or a one-coin model's copy groups."""
+    if model.groups:
+        return [list(g) for g in model.groups]
+    return [list(g) for g in model.dependencies] if isinstance(model.dependencies, list) else []
 
 
 def _any_vote(sub: Any) -> bool:
