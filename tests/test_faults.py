@@ -197,6 +197,56 @@ def test_atomic_path_and_dir_keep_the_old_content_on_failure(tmp_path):
     assert snapshot(model) == {"x": b"1"} and leftovers(tmp_path) == []
 
 
+# ----------------------------------------------------------------------------- fresh processes
+class Children:
+    """The fault-injection scripts, each in a fresh Python process, all started at once.
+
+    Importing TensorFlow takes most of each child's time; started together, the children
+    overlap on 2 cores instead of queuing. Each test waits for its own child's result.
+    """
+
+    def __init__(self, root: Path) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        (root / "lfs.py").write_text(LF_FILE)
+        pd.DataFrame({"text": TEXTS}).to_csv(root / "data.csv", index=False)
+        (root / "killed.py").write_text(KILLED_RUN.format(tests=str(REPO / "tests")))
+        (root / "terminated.py").write_text(TERMINATED_CLI)
+        self.outs = {"killed": root / "killed_run", "terminated": root / "terminated_run"}
+        commands = {
+            "killed": [str(root / "killed.py"), str(self.outs["killed"])],
+            "terminated": [str(root / "terminated.py"), "pipeline", "--quiet", "--no-classifier",
+                           "--input", str(root / "data.csv"), "--lfs", str(root / "lfs.py"),
+                           "--out", str(self.outs["terminated"])],
+        }
+        self.logs = {name: (root / f"{name}.stdout", root / f"{name}.stderr") for name in commands}
+        self.procs = {}
+        for name, cmd in commands.items():  # output to files: no pipe fills while we wait
+            with open(self.logs[name][0], "w") as out, open(self.logs[name][1], "w") as err:
+                self.procs[name] = subprocess.Popen([sys.executable, *cmd], env=env,
+                                                    stdout=out, stderr=err)
+
+    def result(self, name: str) -> tuple[subprocess.CompletedProcess, Path]:
+        """The finished child ``name`` (return code, stdout, stderr) and its output folder."""
+        proc = self.procs[name]
+        proc.wait(timeout=600)
+        stdout, stderr = (path.read_text() for path in self.logs[name])
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        return done, self.outs[name]
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def children(tmp_path_factory):
+    kids = Children(tmp_path_factory.mktemp("children"))
+    yield kids
+    kids.close()
+
+
 # ----------------------------------------------------------------------------- killed runs
 KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
@@ -216,13 +266,8 @@ KILLED_RUN = textwrap.dedent("""
 
 
 @pytest.mark.slow  # a fresh Python process importing TensorFlow
-def test_a_killed_pipeline_run_is_detectable_and_frees_its_lock(data, tmp_path):
-    out = tmp_path / "run"
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED_RUN.format(tests=str(REPO / "tests")))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, str(script), str(out)], env=env,
-                          capture_output=True, text=True, timeout=300)
+def test_a_killed_pipeline_run_is_detectable_and_frees_its_lock(data, children):
+    proc, out = children.result("killed")
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert (out / "L.npy").is_file()  # some outputs were written ...
     with pytest.raises(IncompleteRunError, match="did not finish"):
@@ -301,15 +346,8 @@ TERMINATED_CLI = textwrap.dedent("""
 
 
 @pytest.mark.slow  # a fresh Python process importing TensorFlow
-def test_sigterm_during_the_write_phase_leaves_no_temporary_output(cli_files, tmp_path):
-    out = tmp_path / "run"
-    script = tmp_path / "terminated.py"
-    script.write_text(TERMINATED_CLI)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [sys.executable, str(script), "pipeline", "--quiet", "--no-classifier", "--input",
-         str(cli_files / "data.csv"), "--lfs", str(cli_files / "lfs.py"), "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=300)
+def test_sigterm_during_the_write_phase_leaves_no_temporary_output(children):
+    proc, out = children.result("terminated")
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert "tfsnorkel: terminated" in proc.stderr
     assert leftovers(out) == [] and not (out / "saved_model").exists()
