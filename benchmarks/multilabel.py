@@ -29,17 +29,18 @@ REPO = Path(__file__).resolve().parents[1]
 #: name -> (description, synthetic_multilabel keyword arguments)
 FAMILY = {
     "mixed": ("4 classes x 5 LFs (detector / excluder / bipolar), priors U(0.1, 0.5)",
-              dict(num_classes=4, lfs_per_class=5, seed=0)),
+              {"num_classes": 4, "lfs_per_class": 5, "seed": 0}),
     "copies": ("as mixed, 3 copies of a detector and 2 of an excluder (copy_prob 0.9)",
-               dict(num_classes=4, lfs_per_class=5, copies={0: 3, 6: 2}, seed=0)),
+               {"num_classes": 4, "lfs_per_class": 5, "copies": {0: 3, 6: 2}, "seed": 0}),
     "rare": ("3 classes x 6 LFs, priors 0.05 / 0.2 / 0.5",
-             dict(num_classes=3, lfs_per_class=6, class_priors=[0.05, 0.2, 0.5], seed=1)),
+             {"num_classes": 3, "lfs_per_class": 6, "class_priors": [0.05, 0.2, 0.5],
+              "seed": 1}),
     "many_classes": ("20 classes x 4 LFs (all kinds), priors U(0.1, 0.5)",
-                     dict(num_classes=20, lfs_per_class=4, seed=2)),
+                     {"num_classes": 20, "lfs_per_class": 4, "seed": 2}),
     "detectors": ("5 classes x 4 detectors only (unipolar: the one-coin model by default)",
-                  dict(num_classes=5, lfs_per_class=4, kinds=["detector"], seed=3)),
+                  {"num_classes": 5, "lfs_per_class": 4, "kinds": ["detector"], "seed": 3}),
     "detectors_em": ("the same, class_model='em'",
-                     dict(num_classes=5, lfs_per_class=4, kinds=["detector"], seed=3),
+                     {"num_classes": 5, "lfs_per_class": 4, "kinds": ["detector"], "seed": 3},
                      {"class_model": "em"}),
 }
 

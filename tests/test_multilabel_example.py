@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import require_data
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "classify"))
-from serving_helpers import load_in_fresh_process  # noqa: E402
+from serving_helpers import load_in_fresh_process
 
 pytestmark = [
     pytest.mark.data,
@@ -80,8 +79,8 @@ def test_export_serves_tag_probabilities_without_tfsnorkel(run, tmp_path):
     assert served["loaded_blocked_modules"] == []
     probs = np.array(served["serving_default"]["probabilities"])
     assert probs.shape == (8, 10) and np.all((probs >= 0) & (probs <= 1))
-    from tfsnorkel.labelmodel import MultiLabelModel
     from tfsnorkel.labeling import LFSet
+    from tfsnorkel.labelmodel import MultiLabelModel
 
     lm = MultiLabelModel.load(out / "label_model.keras")
     lfs, _ = ex.multilabel_lfs()

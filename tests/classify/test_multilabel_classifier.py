@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from serving_helpers import load_in_fresh_process
+
 from tfsnorkel.classify.multilabel import (
     MultiLabelNoiseAwareLoss,
     export_multilabel,
@@ -109,7 +109,7 @@ def test_dataset_checks_targets_and_filters_rows():
 
 
 def test_classifier_trained_on_soft_labels_finds_the_topics(trained):
-    texts, Y, _, lm, clf = trained
+    clf = trained[-1]
     test_texts, Y_test = _corpus(300, 1)
     probs = multilabel_predict_proba(clf, test_texts)
     assert probs.shape == (300, 3)
@@ -140,7 +140,7 @@ def test_export_serves_class_probabilities_in_plain_tensorflow(trained, tmp_path
 
 
 def test_export_refuses_mismatched_stages(trained, tmp_path):
-    _, _, lfset, lm, clf = trained
+    _, _, lfset, _, clf = trained
     with pytest.raises(ValueError, match="go together|together"):
         export_multilabel(tmp_path / "x", clf, lfset=lfset)
     other = MultiLabelModel(2, [0, 1]).fit(np.array([[1, 0], [0, 1]] * 5))
@@ -184,10 +184,10 @@ def test_readme_multilabel_snippet_runs_as_written(tmp_path, monkeypatch):
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     rest = readme[readme.index("## Multi-label tasks"):]
-    code = re.search(r"```python\n(.*?)```", rest, re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", rest, re.DOTALL).group(1)
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README's own code
     P = scope["P"]
     assert P.shape == (100, 2)
     np.testing.assert_allclose(P[:5], [[0.941, 0.2], [0.2, 0.8], [0.8, 0.8], [0.2, 0.8],

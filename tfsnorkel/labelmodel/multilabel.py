@@ -123,11 +123,12 @@ def _check_lf_classes(lf_classes: Any, num_classes: int) -> list[int]:
             "lf_classes must be a non-empty 1-D sequence: the class each LF is bound to. "
             f"Received: lf_classes with shape {arr.shape}"
         )
-    if arr.dtype.kind not in "iu":
-        if not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-            raise ValueError(
-                f"lf_classes must hold integer class indices. Received: {arr[:5].tolist()}"
-            )
+    if arr.dtype.kind not in "iu" and not (
+        arr.dtype.kind == "f" and np.all(arr == np.round(arr))
+    ):
+        raise ValueError(
+            f"lf_classes must hold integer class indices. Received: {arr[:5].tolist()}"
+        )
     bad = np.flatnonzero((arr < 0) | (arr >= num_classes))
     if bad.size:
         j = int(bad[0])
