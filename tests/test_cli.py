@@ -57,7 +57,7 @@ def test_missing_column(tmp_path):
     csv.write_text("comment,author\nhello,me\n")
     proc = run_cli("apply", "--input", str(csv), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "column 'text' not found")
-    assert "comment, author" in proc.stderr
+    assert "available columns: 'comment', 'author'" in proc.stderr
 
 
 def test_lf_file_that_fails_to_import(tmp_path):

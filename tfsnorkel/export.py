@@ -10,6 +10,20 @@ batch dimension (``[None]``) and saves it with ``tf.saved_model.save``:
   (some LF voted) and, with a label model, ``soft_labels`` ``[batch, C]`` and ``label``.
   With a label model but no LF set it takes the votes themselves (``votes``, ``[None, None]``).
 
+With ``class_names`` both signatures also return ``class_name`` (``tf.string [batch]``, the
+name of ``label``).
+
+Signature argument names: a SavedModel input must be named like ``[A-Za-z0-9.][A-Za-z0-9_.-]*``,
+so a column such as ``Consumer complaint narrative`` is served as
+``Consumer_complaint_narrative`` (:func:`signature_name`: every other character becomes ``_``,
+a name that does not start with a letter or digit gets ``f_`` in front, and a clash gets ``_2``,
+``_3``, ...). Both signatures use the same argument name for the same column, and the map back
+to the columns, with the class names, is written to ``assets.extra/tfsnorkel_signature.json`` in
+the export (:data:`SIGNATURE_INFO`)::
+
+    {"inputs": {"Consumer_complaint_narrative": "Consumer complaint narrative"},
+     "class_names": ["ham", "spam"], "signatures": {"weak_label": [...], ...}}
+
 The export is hermetic: plain TensorFlow loads it in a fresh process, without Keras or
 tfsnorkel, and the graph holds no ``PyFunc``/``EagerPyFunc`` op (checked after saving with
 :func:`find_pyfunc_ops`). An LF set with Python LFs (``tf.numpy_function``) is refused
@@ -25,9 +39,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +54,16 @@ from tfsnorkel.labeling.builtin import valid_utf8
 from tfsnorkel.labels import ABSTAIN
 from tfsnorkel.outputs import OutputLock, atomic_dir
 
-__all__ = ["PYFUNC_OPS", "SERVING_BATCH", "export_pipeline", "find_pyfunc_ops"]
+__all__ = [
+    "PYFUNC_OPS",
+    "SERVING_BATCH",
+    "SIGNATURE_INFO",
+    "export_pipeline",
+    "find_pyfunc_ops",
+    "read_signature_info",
+    "signature_name",
+    "signature_names",
+]
 
 #: Op types that call back into Python and cannot be served.
 PYFUNC_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
@@ -46,6 +71,82 @@ PYFUNC_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFun
 #: Rows the exported classifier runs at once; a larger request is cut into chunks of this size
 #: inside the signature (a text classifier's dense tf-idf of 100k texts would not fit).
 SERVING_BATCH = 1024
+
+#: Where an export records its signature inputs -> columns map and class names (relative to the
+#: SavedModel directory; ``assets.extra`` is the SavedModel convention for files TF ignores).
+SIGNATURE_INFO = "assets.extra/tfsnorkel_signature.json"
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def signature_name(column: str) -> str:
+    """The SavedModel argument name a column is served under.
+
+    Args:
+        column: a column (feature) name, e.g. ``"Consumer complaint narrative"``.
+
+    Returns:
+        ``column`` itself when it is a valid argument name, else ``column`` with every
+        character outside ``[A-Za-z0-9_.-]`` replaced by ``_`` (and ``f_`` in front when it
+        does not start with a letter or digit).
+
+    Example:
+        >>> signature_name("Consumer complaint narrative"), signature_name("text")
+        ('Consumer_complaint_narrative', 'text')
+        >>> signature_name("2nd col"), signature_name("é")
+        ('2nd_col', 'f__')
+    """
+    column = str(column)
+    if _NAME_OK.match(column):
+        return column
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", column)
+    return safe if _NAME_OK.match(safe) else "f_" + safe
+
+
+def signature_names(columns: Sequence[str]) -> dict[str, str]:
+    """``{column: argument name}`` for several columns, clashes resolved with ``_2``, ``_3``...
+
+    Args:
+        columns: column names, in order (the first of two clashing columns keeps the name).
+
+    Returns:
+        ``{column: unique argument name}``.
+
+    Example:
+        >>> signature_names(["a b", "a_b", "text"])
+        {'a b': 'a_b', 'a_b': 'a_b_2', 'text': 'text'}
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for col in columns:
+        base = signature_name(col)
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        out[col] = name
+    return out
+
+
+def read_signature_info(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``{"inputs": {argument: column}, "class_names": [...] | None, "signatures": ...}``
+    record of an export written by :func:`export_pipeline` (see :data:`SIGNATURE_INFO`).
+
+    Args:
+        path: a SavedModel directory.
+
+    Returns:
+        The record; ``{"inputs": {}, "class_names": None, "signatures": {}}`` for an export
+        without one.
+
+    Example:
+        >>> read_signature_info("export/spam")["inputs"]     # doctest: +SKIP
+        {'Consumer_complaint_narrative': 'Consumer complaint narrative'}
+    """
+    f = Path(path) / SIGNATURE_INFO
+    if not f.is_file():
+        return {"inputs": {}, "class_names": None, "signatures": {}}
+    return json.loads(f.read_text(encoding="utf-8"))
 
 
 def find_pyfunc_ops(path: str | os.PathLike) -> list[str]:
@@ -78,7 +179,8 @@ def find_pyfunc_ops(path: str | os.PathLike) -> list[str]:
 
 
 def _classifier_specs(classifier: Any) -> tuple[dict[str, tf.TensorSpec], bool]:
-    """Input specs of a Keras model (free batch dim) and whether it takes a dict."""
+    """Input specs of a Keras model (free batch dim), keyed by the model's input names, and
+    whether it takes a dict."""
     struct = getattr(classifier, "_inputs_struct", None)
     inputs = getattr(classifier, "inputs", None)
     if not inputs:
@@ -104,19 +206,29 @@ def _classifier_specs(classifier: Any) -> tuple[dict[str, tf.TensorSpec], bool]:
 class _Pipeline(tf.Module):
     """The exported module: holds the stages and builds the signature functions."""
 
-    def __init__(self, lfset: Any, label_model: Any, classifier: Any, from_logits: bool) -> None:
+    def __init__(self, lfset: Any, label_model: Any, classifier: Any, from_logits: bool,
+                 names: Mapping[str, str], class_names: Sequence[str] | None = None) -> None:
         super().__init__(name="tfsnorkel_pipeline")
         self.lfset = lfset
         self.label_model = label_model
         self.classifier = classifier
         self._from_logits = from_logits
+        self._names = dict(names)  # {column: signature argument name}
+        self._class_names = None if class_names is None else [str(c) for c in class_names]
+
+    def _with_class_name(self, out: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        if self._class_names is not None and "label" in out:
+            out["class_name"] = tf.gather(tf.constant(self._class_names), out["label"])
+        return out
 
     def weak_label_fn(self) -> tf.types.experimental.ConcreteFunction:
         if self.lfset is not None:
-            sig = dict(self.lfset.input_signature())
+            specs = dict(self.lfset.input_signature())
+            arg = {f: self._names[f] for f in specs}
+            sig = {arg[f]: tf.TensorSpec(s.shape, s.dtype, name=arg[f]) for f, s in specs.items()}
 
             def weak_label(features):
-                votes = tf.cast(self.lfset(features), tf.int32)
+                votes = tf.cast(self.lfset({f: features[arg[f]] for f in specs}), tf.int32)
                 return self._from_votes(votes)
 
             return tf.function(weak_label, input_signature=[sig]).get_concrete_function()
@@ -133,12 +245,15 @@ class _Pipeline(tf.Module):
             probs = tf.cast(self.label_model(votes), tf.float32)
             out["soft_labels"] = probs
             out["label"] = tf.argmax(probs, axis=1, output_type=tf.int32)
-        return out
+        return self._with_class_name(out)
 
     def serving_fn(self) -> tf.types.experimental.ConcreteFunction:
         from tfsnorkel.classify.models import logits_to_probs
 
-        specs, as_dict = _classifier_specs(self.classifier)
+        model_specs, as_dict = _classifier_specs(self.classifier)
+        arg = {k: self._names[k] for k in model_specs}
+        specs = {arg[k]: tf.TensorSpec(s.shape, s.dtype, name=arg[k])
+                 for k, s in model_specs.items()}
         c = _num_classes(self.classifier)
 
         def probs_of(x):
@@ -146,15 +261,17 @@ class _Pipeline(tf.Module):
 
         def serve(features):
             features = {
-                k: valid_utf8(v) if v.dtype == tf.string else v for k, v in features.items()
+                k: valid_utf8(features[arg[k]]) if features[arg[k]].dtype == tf.string
+                else features[arg[k]]
+                for k in model_specs
             }
             x = features if as_dict else next(iter(features.values()))
             n = tf.shape(next(iter(features.values())))[0]
             probs = probs_of(x) if c is None else _in_chunks(probs_of, x, n, SERVING_BATCH, c)
-            return {
+            return self._with_class_name({
                 "probabilities": probs,
                 "label": tf.argmax(probs, axis=1, output_type=tf.int32),
-            }
+            })
 
         return tf.function(serve, input_signature=[specs]).get_concrete_function()
 
@@ -194,6 +311,8 @@ def export_pipeline(
     *,
     from_logits: bool = True,
     python_lfs: Literal["raise", "skip"] = "raise",
+    classifier_input: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> dict[str, list[str]]:
     """Writes one SavedModel with ``serving_default`` and ``weak_label`` signatures.
 
@@ -210,9 +329,17 @@ def export_pipeline(
         python_lfs: what to do when ``lfset`` has Python LFs, which cannot be served:
             ``"raise"`` refuses; ``"skip"`` leaves the LF set (hence ``weak_label`` over raw
             features) out and warns. Defaults to `"raise"`.
+        classifier_input: the column a single-input classifier reads (e.g. the text column it
+            was trained on), so that ``serving_default`` takes the same argument as
+            ``weak_label`` for that column. Defaults to `None` (the Keras input's name).
+        class_names: the classes' names in index order; both signatures then also return
+            ``class_name`` and the names are recorded in :data:`SIGNATURE_INFO`. Defaults
+            to `None`.
 
     Returns:
-        ``{signature name: sorted input names}`` of what was written.
+        ``{signature name: sorted input names}`` of what was written: the argument names
+        (:func:`signature_name` of each column; the map back to the columns is in
+        :data:`SIGNATURE_INFO`).
 
     The LF set and the label model must belong together: a `tfsnorkel.LabelModel` records
     the names and cardinality of the LFs it was fitted on, and a different, reordered or
@@ -232,6 +359,7 @@ def export_pipeline(
         >>> export_pipeline("export/spam", lfset=lfs, classifier=clf)  # doctest: +SKIP
         {'serving_default': ['text'], 'weak_label': ['text']}
     """
+    class_names = _check_class_names(class_names, lfset, label_model, classifier)
     if python_lfs not in ("raise", "skip"):
         raise ValueError(
             f"python_lfs must be 'raise' or 'skip'. Received: python_lfs={python_lfs!r}"
@@ -260,7 +388,18 @@ def export_pipeline(
                     "nothing servable is left: the LF set has only-Python LFs skipped and no "
                     f"label model or classifier was given. Received Python LFs: {py}"
                 )
-    module = _Pipeline(lfset, label_model, classifier, from_logits)
+    columns: list[str] = [] if lfset is None else [str(f) for f in lfset.input_signature()]
+    model_columns: dict[str, str] = {}
+    if classifier is not None:
+        model_inputs = list(_classifier_specs(classifier)[0])
+        if classifier_input is not None and len(model_inputs) == 1:
+            model_columns = {model_inputs[0]: str(classifier_input)}
+        else:
+            model_columns = {k: k for k in model_inputs}
+    names = signature_names(list(dict.fromkeys([*columns, *model_columns.values()])))
+    stage_names = {**{c: names[c] for c in columns},
+                   **{k: names[c] for k, c in model_columns.items()}}
+    module = _Pipeline(lfset, label_model, classifier, from_logits, stage_names, class_names)
     signatures: dict[str, Any] = {}
     try:
         if lfset is not None or label_model is not None:
@@ -285,6 +424,13 @@ def export_pipeline(
         )
     with OutputLock(path, is_dir=False), atomic_dir(path) as tmp:
         tf.saved_model.save(module, str(tmp), signatures=signatures)
+        info = {
+            "inputs": {names[c]: c for c in names},
+            "class_names": class_names,
+            "signatures": {k: sorted(_flat_names(fn)) for k, fn in signatures.items()},
+        }
+        (tmp / SIGNATURE_INFO).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / SIGNATURE_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         bad = find_pyfunc_ops(tmp)
         if bad:
             raise ValueError(
@@ -292,6 +438,36 @@ def export_pipeline(
                 f"Received ops: {bad[:5]}"
             )
     return {name: sorted(_flat_names(fn)) for name, fn in signatures.items()}
+
+
+def _check_class_names(class_names: Sequence[str] | None, lfset: Any, label_model: Any,
+                       classifier: Any) -> list[str] | None:
+    """``class_names`` as a list of distinct non-empty strings, one per class."""
+    if class_names is None:
+        return None
+    if isinstance(class_names, (str, bytes)) or not all(
+        isinstance(c, str) and c for c in class_names
+    ):
+        raise ValueError(
+            "class_names must be a list of non-empty strings, one per class in index order. "
+            f"Received: class_names={class_names!r}"
+        )
+    names = list(class_names)
+    if len(set(names)) != len(names):
+        dup = next(c for c in names if names.count(c) > 1)
+        raise ValueError(f"class_names must be distinct. Received: {dup!r} twice in {names}")
+    sizes = {
+        "the LF set": getattr(lfset, "cardinality", None),
+        "the label model": getattr(label_model, "cardinality", None),
+        "the classifier": None if classifier is None else _num_classes(classifier),
+    }
+    for what, c in sizes.items():
+        if isinstance(c, int) and c != len(names):
+            raise ValueError(
+                f"class_names has {len(names)} names but {what} has {c} classes. "
+                f"Received: class_names={names}"
+            )
+    return names
 
 
 def _holds_label_model(model: Any) -> bool:

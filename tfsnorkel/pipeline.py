@@ -115,7 +115,8 @@ OUTPUTS = (
 )
 
 
-def _write_outputs(out: Path, lfset, L, P, lm, summary, clf, scores, skipped, verbose):
+def _write_outputs(out: Path, lfset, L, P, lm, summary, clf, scores, skipped, verbose,
+                   text_column=None, class_names=None):
     """The write phase: manifest 'running', each output atomically, stale ones removed,
     manifest 'complete' last (with checksums), all under the caller's lock."""
     write_manifest(out, status="running", extra={"lf_names": lfset.names})
@@ -149,6 +150,8 @@ def _write_outputs(out: Path, lfset, L, P, lm, summary, clf, scores, skipped, ve
             lfset=lfset if servable else None,
             label_model=lm if servable else None,
             classifier=clf,
+            classifier_input=text_column if clf is not None else None,
+            class_names=class_names,
         )
         wrote("saved_model")
     # A previous run's outputs that this run did not produce would pass for this run's.
@@ -181,6 +184,7 @@ def run_pipeline(
     epochs: int = 40,
     seed: int = 0,
     verbose: bool = True,
+    class_names: Sequence[str] | None = None,
 ) -> PipelineResult:
     """Applies the LFs, fits the label model, trains the classifier and exports one SavedModel.
 
@@ -207,6 +211,16 @@ def run_pipeline(
         epochs: most classifier epochs. Defaults to `40`.
         seed: seed of the label model and the classifier. Defaults to `0`.
         verbose: print each step and the tables. Defaults to `True`.
+        class_names: the classes' names in index order (an LF file's ``classes``): shown in
+            the printed class balance and served by the SavedModel as ``class_name``.
+            Defaults to `None`.
+
+    Missing values: an LF abstains on a row whose field is missing (``None``/``NaN``); the
+    classifier reads a missing text as the empty string, in training, scoring and serving.
+
+    The SavedModel serves each column under :func:`tfsnorkel.export.signature_name` of it
+    (``Consumer complaint narrative`` -> ``Consumer_complaint_narrative``) in both signatures;
+    the map back is in ``saved_model/assets.extra/tfsnorkel_signature.json``.
 
     Returns:
         A :class:`PipelineResult`.
@@ -234,19 +248,34 @@ def run_pipeline(
     if dev is not None:
         _missing(dev, [*needed, gold_column], "dev")
         y_dev = check_gold_labels(dev[gold_column].to_numpy(), cardinality=lfset.cardinality)
+    if class_names is not None and len(class_names) != lfset.cardinality:
+        raise ValueError(
+            f"class_names has {len(class_names)} names but the LF set has cardinality "
+            f"{lfset.cardinality}. Received: class_names={list(class_names)}"
+        )
     out = None if out_dir is None else Path(out_dir)
     if out is None:
         return _run(data, lfset, text_column, dev, gold_column, y_dev, None, label_type, epochs,
-                    seed, verbose)
+                    seed, verbose, class_names)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir must be a directory. Received: out_dir={str(out)!r}")
     with OutputLock(out):
         return _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epochs,
-                    seed, verbose)
+                    seed, verbose, class_names)
+
+
+def _fmt3(x: float) -> str:
+    """Scores and probabilities print with 3 decimals (as every ``tfsnorkel`` command)."""
+    return f"{x:.3f}"
+
+
+def _texts(column: pd.Series) -> np.ndarray:
+    """The classifier's text: a missing cell (``None``/``NaN``) is the empty string."""
+    return column.fillna("").astype(str).to_numpy()
 
 
 def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epochs, seed,
-         verbose) -> PipelineResult:
+         verbose, class_names=None) -> PipelineResult:
     C = lfset.cardinality
 
     _say(f"[1/5] applying {len(lfset)} LFs to {len(data)} rows", verbose)
@@ -258,13 +287,20 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
         with pd.option_context(
             "display.width", 160, "display.max_columns", 20, "display.precision", 3
         ):
-            print(f"      LF summary on {where}:\n{summary.to_string()}")
+            shown = summary
+            if class_names and "Polarity" in summary.columns:  # the LF file's class names
+                shown = summary.assign(Polarity=[[class_names[int(k)] for k in pol]
+                                                 for pol in summary["Polarity"]])
+            print(f"      LF summary on {where}:\n{shown.to_string(float_format=_fmt3)}")
 
     _say("[2/5] fitting the label model (class balance, accuracies, correlations)", verbose)
     lm = LabelModel(cardinality=C, seed=seed).fit(L, lf_names=lfset.names)
     P = lm.predict_proba(L)
     if verbose:
-        balance = " ".join(f"{k}: {v:.3f}" for k, v in lm.class_balance_.items())
+        balance = " ".join(
+            f"{k} ({class_names[int(k)]}): {v:.3f}" if class_names else f"{k}: {v:.3f}"
+            for k, v in lm.class_balance_.items()
+        )
         print(f"      class balance {balance}; dependency groups {lm.dependencies_ or 'none'}")
 
     clf = None
@@ -276,10 +312,10 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
             verbose,
         )
         clf = fit_text_classifier(
-            data[text_column],
+            _texts(data[text_column]),
             P,
             L,
-            dev_texts=None if dev is None else dev[text_column],
+            dev_texts=None if dev is None else _texts(dev[text_column]),
             dev_y=y_dev,
             label_type=kind,
             epochs=epochs,
@@ -300,14 +336,15 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
         )
         if clf is not None:
             scores["classifier"] = evaluate(
-                y_dev, predict_proba(clf, dev[text_column]), metrics, cardinality=C, seed=seed
+                y_dev, predict_proba(clf, _texts(dev[text_column])), metrics, cardinality=C,
+                seed=seed,
             )
         if verbose:
             table = pd.DataFrame(scores).T[metrics]
             with pd.option_context("display.precision", 3):
                 print(
                     f"[4/5] scores on the gold dev set (the classifier's chose its epoch "
-                    f"there):\n{table.to_string()}"
+                    f"there):\n{table.to_string(float_format=_fmt3)}"
                 )
     else:
         _say("[4/5] no gold dev set: no scores", verbose)
@@ -315,7 +352,8 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
     signatures: dict[str, list[str]] = {}
     skipped = lfset.python_lf_names
     if out is not None:
-        signatures = _write_outputs(out, lfset, L, P, lm, summary, clf, scores, skipped, verbose)
+        signatures = _write_outputs(out, lfset, L, P, lm, summary, clf, scores, skipped, verbose,
+                                    text_column, class_names)
     else:
         _say("[5/5] no out_dir: nothing written", verbose)
     return PipelineResult(
