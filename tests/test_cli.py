@@ -214,6 +214,9 @@ def test_demo_runs_end_to_end(data_dir, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for step in ("[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"):
         assert step in proc.stdout
+    # the last line sums it up (the only line with --quiet)
+    assert proc.stdout.strip().splitlines()[-1].startswith(
+        "demo: test accuracy majority vote 0.")
     scores = json.loads((out / "metrics_test.json").read_text())
     assert set(scores) == {"majority_vote", "label_model", "classifier"}
     # label model at least as good as majority vote on the gold test split

@@ -165,6 +165,40 @@ def test_help_and_early_errors_never_import_tensorflow(user_dir, tmp_path):
     assert_one_error_line(proc, f"label model {tmp_path / 'lm.h5'} must end in .keras")
 
 
+@pytest.mark.parametrize("argv, lazy", [
+    (["python", "-m", "tfsnorkel", "--help"], True),
+    (["python", "-W", "ignore", "-m", "tfsnorkel.cli", "fit"], True),
+    (["python", "-mtfsnorkel"], True),
+    (["python", "/venv/bin/tfsnorkel", "apply"], True),
+    (["python", "C:/venv/Scripts/tfsnorkel-script.py"], True),
+    (["python", "-c", "import tfsnorkel"], False),
+    (["python", "train.py"], False),
+    (["python", "-m", "pytest", "tests"], False),
+    (["python", "-m", "tfsnorkel_extras"], False),
+    (["python"], False),
+])
+def test_only_the_command_is_lazy(monkeypatch, argv, lazy):
+    monkeypatch.setattr(sys, "orig_argv", argv)
+    assert ts._started_as_cli() is lazy
+
+
+def test_the_start_up_filter_drops_tf_lines_only():
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        ("I0000 00:00:1796171124.823003   27411 cudart_stub.cc:31] Could not find cuda drivers "
+         "on your machine, GPU will not be used."),
+        ("E0000 00:00:1796171177.276828   27656 cuda_platform.cc:52] failed call to cuInit: "
+         "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"),
+        ("To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+         "TensorFlow with the appropriate compiler flags."),
+    ]
+    kept = ["/x/keras/src/saving/saving_lib.py:869: UserWarning: Skipping variable loading",
+            "Traceback (most recent call last):", "tfsnorkel: error: input file not found: x",
+            "ImportError: libcudart.so.12: cannot open shared object file"]
+    assert all(_TF_NOISE.match(ln) for ln in noise)
+    assert not any(_TF_NOISE.match(ln) for ln in kept)
+
+
 def test_lazy_names_cover_the_public_api():
     assert set(ts._LAZY_NAMES) | set(ts._SUBMODULES) == set(ts.__all__)
     for name, module in ts._LAZY_NAMES.items():
