@@ -199,6 +199,20 @@ def test_the_start_up_filter_drops_tf_lines_only():
     assert not any(_TF_NOISE.match(ln) for ln in kept)
 
 
+def test_error_lines_carry_no_graph_trace_or_ansi_codes():
+    from tfsnorkel.cli import _one_line
+
+    graph = ValueError("Graph execution error:\n\nDetected at node StatefulPartitionedCall "
+                       "defined at (most recent call last):\n  File \"x.py\", line 3\n"
+                       "\x1b[1mvotes must be in [-1, 1]\x1b[0m")
+    assert _one_line(graph) == "votes must be in [-1, 1]"
+    autograph = NameError("in user code:\n\n    File \"export.py\", line 9, in weak_label  *\n"
+                          "        votes = f(x)\n\n    NameError: name 'f' is not defined")
+    assert _one_line(autograph) == "NameError: name 'f' is not defined"
+    assert _one_line(OSError("[Errno 28] No space left on device")) == (
+        "[Errno 28] No space left on device")
+
+
 def test_lazy_names_cover_the_public_api():
     assert set(ts._LAZY_NAMES) | set(ts._SUBMODULES) == set(ts.__all__)
     for name, module in ts._LAZY_NAMES.items():

@@ -575,15 +575,19 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 def _one_line(exc: BaseException) -> str:
     """An exception's message without ANSI codes and without the graph trace TensorFlow
-    appends (``Graph execution error: ... Detected at node ...``): its first meaningful line."""
+    puts around it (``Graph execution error: ... Detected at node ...``, the indented
+    ``File ...`` lines, ``[[{{node ...}}]]``): its first meaningful line."""
     text = _ANSI.sub("", str(exc)).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if "in user code:" in text and lines:  # autograph: the code lines, then the error last
-        return lines[-1]
-    for ln in lines:
-        if not ln.startswith(("Graph execution error", "Detected at node", "File ", "in ")):
-            return ln
-    return lines[0] if lines else type(exc).__name__
+    raw = [ln for ln in text.splitlines() if ln.strip()]
+    if "in user code:" in text and raw:  # autograph: the code lines, then the error last
+        return raw[-1].strip()
+    for ln in raw:
+        if ln[:1].isspace():
+            continue
+        line = ln.strip()
+        if not line.startswith(("Graph execution error", "Detected at node", "[[", "Traceback")):
+            return line
+    return raw[0].strip() if raw else type(exc).__name__
 
 
 def _read_dev_set(args, columns: Sequence[str]):
