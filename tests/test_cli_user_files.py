@@ -441,3 +441,17 @@ def test_train_and_export_on_the_user_files(user_dir, applied, tmp_path, capsys)
     assert main(["export", "--label-model", str(tmp_path / "lm.keras"), "--out",
                  str(tmp_path / "busy")]) == 2
     assert "is a non-empty directory that holds no SavedModel" in error_line(capsys)
+
+
+def test_pipeline_with_a_raising_lf_is_one_line(user_dir, tmp_path, capsys):
+    """Item 6 in `pipeline`: the same one line (first failing row), and nothing written."""
+    out = tmp_path / "run"
+    boom = user_dir / "data" / "boom.csv"
+    assert main(["pipeline", "--quiet", "--no-classifier", "--input", str(boom), "--lfs",
+                 str(user_dir / "lfs" / "raising_lfs.py"), "--out", str(out)]) == 2
+    assert error_line(capsys) == (
+        f"tfsnorkel: error: LF 'picky' raised ValueError: cannot parse this complaint on row 7 "
+        f"of {boom} (fix the LF, or run `tfsnorkel apply --fault-tolerant` to make it abstain "
+        "on such rows)"
+    )
+    assert not (out / "L.npy").exists()
