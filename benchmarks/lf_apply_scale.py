@@ -57,7 +57,15 @@ def snorkel_worker(spec_file: str, out_file: str) -> None:
         else:
             if kind == "regex":
                 pat = re.compile(arg, re.IGNORECASE)
-            else:  # whole words, Python re
+            elif spec["lowercase"]:  # whole words in the lowercased text
+                alt = "|".join(re.escape(k.lower()) for k in arg)
+                pat = re.compile(rf"(?<!\w)(?:{alt})(?!\w)")
+
+                def f(x, pat=pat, label=label):
+                    return label if pat.search(x.text.lower()) else ABSTAIN
+                lfs.append(labeling_function(name=name)(f))
+                continue
+            else:  # whole words, Python re.IGNORECASE (as in benchmarks/lf_apply.py)
                 alt = "|".join(re.escape(k) for k in arg)
                 pat = re.compile(rf"(?<!\w)(?:{alt})(?!\w)", re.IGNORECASE)
 
@@ -72,10 +80,11 @@ def snorkel_worker(spec_file: str, out_file: str) -> None:
     np.savez(out_file, L=np.asarray(L, dtype=np.int32), wall=wall, cpu=cpu)
 
 
-def run_snorkel(python: str, lfs_spec: list, texts: list[str]) -> tuple[np.ndarray, float, float]:
+def run_snorkel(python: str, lfs_spec: list, texts: list[str],
+                lowercase: bool = False) -> tuple[np.ndarray, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         spec, out = Path(tmp) / "spec.json", Path(tmp) / "out.npz"
-        spec.write_text(json.dumps({"lfs": lfs_spec, "texts": texts}))
+        spec.write_text(json.dumps({"lfs": lfs_spec, "texts": texts, "lowercase": lowercase}))
         subprocess.run([python, __file__, "--snorkel-worker", str(spec), str(out)], check=True)
         res = np.load(out)
         return res["L"], float(res["wall"]), float(res["cpu"])
@@ -198,7 +207,7 @@ def workload_a(args) -> None:
     assert np.array_equal(L[:nr], L_ref), "shared tables and per-LF path disagree"
     if args.snorkel_python:
         ns = args.snorkel_rows
-        L_sn, wall, cpu = run_snorkel(args.snorkel_python, specs, texts[:ns])
+        L_sn, wall, cpu = run_snorkel(args.snorkel_python, specs, texts[:ns], lowercase=True)
         rows["Snorkel 0.10 PandasLFApplier"] = (ns, wall, cpu)
         assert np.array_equal(L[:ns], L_sn), (
             f"tfsnorkel and Snorkel disagree on {int((L[:ns] != L_sn).any(axis=1).sum())} rows")
