@@ -87,15 +87,17 @@ def test_auto_keeps_whichever_of_soft_and_hard_scores_higher_on_dev(task):
     # Miscalibrated soft labels: every spam row at P(spam) 0.55. Soft targets then teach
     # little; their argmax is right. Which one wins is read off the two explicit runs.
     P_flat = np.where(P[:, 1:] > 0.5, [[0.45, 0.55]], [[0.55, 0.45]])
+    # At most 8 epochs per run (4 runs here): "auto" must equal whichever explicit run it
+    # picks however long they train.
     runs = {
         kind: ts.fit_text_classifier(texts, P_flat, L, dev_texts=dev_texts, dev_y=dev_y,
-                                     label_type=kind, dev_metric="f1")
+                                     label_type=kind, dev_metric="f1", epochs=8)
         for kind in ("soft", "hard")
     }
     scores = {k: ts.metric_score(dev_y, ts.predict_proba(m, dev_texts), "f1") for k, m in runs.items()}
     chosen = max(scores, key=lambda k: (scores[k], k == "soft"))
     auto = ts.fit_text_classifier(texts, P_flat, L, dev_texts=dev_texts, dev_y=dev_y,
-                                  label_type="auto", dev_metric="f1")
+                                  label_type="auto", dev_metric="f1", epochs=8)
     np.testing.assert_allclose(
         ts.predict_proba(auto, dev_texts), ts.predict_proba(runs[chosen], dev_texts), atol=1e-6
     )
