@@ -99,6 +99,7 @@ def test_bad_arguments_name_the_column_or_the_pairing():
 
 
 @pytest.mark.data
+@pytest.mark.slow  # three fresh CLI processes, one of them the whole pipeline on youtube
 def test_cli_pipeline_on_files(youtube, tmp_path):
     data, dev = tmp_path / "comments.jsonl", tmp_path / "dev.csv"
     youtube.train.frame.to_json(data, orient="records", lines=True)
