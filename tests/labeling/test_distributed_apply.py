@@ -143,12 +143,15 @@ def test_unreachable_service_fails_fast_with_a_clear_error(spam):
             label_stats_with_service(spam, {"text": ["a"]}, target, connect_timeout=0.5)
     finally:
         silent.close()
-    assert time.monotonic() - start < 10  # not a hang
+    # not a hang: two 0.5 s probes; the bound leaves room for a loaded machine
+    assert time.monotonic() - start < 60
 
 
 def test_a_worker_address_is_not_a_dispatcher(service, spam):
     with pytest.raises(ConnectionError, match="not a tf.data dispatcher"):
-        apply_with_service(spam, {"text": ["a"]}, service.worker_addresses[0], connect_timeout=2)
+        # the worker answers UNIMPLEMENTED at once; on a loaded machine 2 s could expire
+        # first and give "timed out" instead: the timeout only bounds a failure
+        apply_with_service(spam, {"text": ["a"]}, service.worker_addresses[0], connect_timeout=30)
 
 
 def test_bad_arguments_get_clear_errors(service, spam):
