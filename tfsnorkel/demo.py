@@ -12,9 +12,17 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["run_demo"]
+
+
+def _rounded(t) -> list:
+    """A served tensor as a list, floats rounded to 3 decimals (no float32 noise)."""
+    if t.dtype.is_floating:
+        return np.round(t.numpy().astype(float), 3).tolist()
+    return t.numpy().tolist()
 
 
 def _say(msg: str, verbose: bool) -> None:
@@ -143,7 +151,7 @@ def run_demo(
     served = loaded.signatures["serving_default"](text=sample)
     _say(
         f"      reloaded; serving_default on 3 test comments -> "
-        f"{ {k: v.numpy().round(3).tolist() for k, v in served.items()} }",
+        f"{ {k: _rounded(v) for k, v in served.items()} }",
         verbose,
     )
 
