@@ -72,6 +72,17 @@ def notebook(executed: dict[str, Any], name: str) -> Any:
     return nb
 
 
+def figures(nb: Any) -> list[int]:
+    """Indices of the code cells that displayed a PNG figure."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+
+
+def cell_index(nb: Any, start: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                and "".join(c.source).startswith(start))
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_spam_tutorial_notebook_runs(executed):
@@ -79,12 +90,21 @@ def test_spam_tutorial_notebook_runs(executed):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
     assert "identical to the shipped weak labels on the tutorial columns: True" in text
+    # The crowd worker is used as an LF: the label model's dev accuracy with and without it.
+    assert "without the worker" in text and "with the worker" in text
+    # One figure (LF coverage/accuracy, learned vs dev accuracies, calibration, confusion
+    # matrix), from the cell that draws it.
+    assert figures(nb) == [cell_index(nb, "import matplotlib.pyplot as plt")]
 
 
 @pytest.mark.data
 @pytest.mark.slow
 def test_complaints_notebook_label_model_beats_majority_vote(executed):
-    notebook(executed, "complaints.ipynb")
+    nb = notebook(executed, "complaints.ipynb")
+    # The LF summary figure and the label model's (learned vs dev accuracies, calibration,
+    # confusion matrix).
+    assert figures(nb) == [cell_index(nb, "ax = ts.plot_lf_summary("),
+                           cell_index(nb, "import matplotlib.pyplot as plt")]
     results = json.loads(executed["complaints results"].read_text())
     assert results["label model"]["f1_macro"] > results["majority vote"]["f1_macro"]
     assert results["label model"]["accuracy"] >= results["majority vote"]["accuracy"]
