@@ -77,6 +77,12 @@ __all__ = ["ExactEM", "abstain_weights", "covered_balance", "group_codes", "soft
 _EPS = 1e-6
 
 
+def _row_log_lik(logits: np.ndarray) -> np.ndarray:
+    """``log sum_y exp(logits[:, y])`` per row, computed stably."""
+    mx = logits.max(axis=1, keepdims=True)
+    return mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(z)
@@ -147,6 +153,8 @@ class ExactEM:
         # then one sparse product each.
         self.votes = vote_matrix(self.rows, cardinality, self.single)
         self._dirichlet = None
+        # The number of trailing rows that are imputed, not observed (run_truncated).
+        self.imputed = 0
         self.set_lf_classes(None, 1.0)
 
     def set_lf_classes(self, lf_classes: np.ndarray | None, weight: float) -> None:
@@ -257,10 +265,7 @@ class ExactEM:
         it = 0
         for it in range(1, max_iter + 1):
             logits = self.logits(log_prior, lt, tables)
-            mx = logits.max(1, keepdims=True)
-            ll = float(
-                (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
-            )
+            ll = float((self.n * _row_log_lik(logits)).sum() / self.n.sum())
             q = self.clamp(softmax(logits))
             lt, tables = self.m_step(q)
             if abs(ll - prev) < tol:
@@ -286,10 +291,7 @@ class ExactEM:
         it = 0
         for it in range(1, max_iter + 1):
             logits = self.logits(np.log(pi), lt, tables)
-            mx = logits.max(1, keepdims=True)
-            ll = float(
-                (self.n * (mx[:, 0] + np.log(np.exp(logits - mx).sum(1)))).sum() / self.n.sum()
-            )
+            ll = float((self.n * _row_log_lik(logits)).sum() / self.n.sum())
             q = self.clamp(softmax(logits))
             pi = ((q * self.n[:, None]).sum(0) + 1.0) / (self.n.sum() + c)
             lt, tables = self.m_step(q)
@@ -329,11 +331,10 @@ class ExactEM:
         for it in range(1, max_iter + 1):
             logits = self.logits(np.log(pi), lt, tables)
             silent = np.clip(np.exp(logits[k] - np.log(pi)), 0.0, 1.0 - 1e-9)  # s(y)
-            mx = logits[:k].max(1, keepdims=True)
-            row_ll = mx[:, 0] + np.log(np.exp(logits[:k] - mx).sum(1))
             n_cov = self.n[:k].sum()
             ll = float(
-                ((self.n[:k] * row_ll).sum() - n_cov * math.log(float(pi @ (1 - silent))))
+                ((self.n[:k] * _row_log_lik(logits[:k])).sum()
+                 - n_cov * math.log(float(pi @ (1 - silent))))
                 / n_cov
             )
             q = self.clamp(softmax(logits))
@@ -364,19 +365,6 @@ class ExactEM:
         cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)  # abstains
         cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
         return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
-
-    def prior_mle(self, lt, tables, max_iter: int = 500) -> np.ndarray:
-        """Class balance maximizing the likelihood with LF parameters fixed (concave in it)."""
-        base = self.logits(np.zeros(self.c), lt, tables)
-        pi = np.full(self.c, 1.0 / self.c)
-        for _ in range(max_iter):
-            q = self.clamp(softmax(base + np.log(np.maximum(pi, 1e-300))))
-            new = (q * self.n[:, None]).sum(0) / self.n.sum()
-            if np.abs(new - pi).max() < 1e-10:
-                pi = new
-                break
-            pi = new
-        return pi
 
 
 def abstain_weights(

@@ -266,7 +266,7 @@ def _covered_fit(rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed,
         aug_rows, aug_counts, c, groups, s.accuracy_prior, min_acc, 0.5, aug_labels
     )
     em.n[k:] = 0.0  # the imputed uncovered rows start empty
-    em.imputed = c
+    em.imputed = c  # run_truncated sets their counts
     uniform = np.full(c, 1.0 / c)
     if warm is None:
         _, _, q0, _ = em.run(np.log(uniform), em.init_posterior(), s.max_iter, s.tol)
@@ -378,16 +378,15 @@ def fit_parameters(
         groups = []
     em, lt, tables, pi, vote_prior = run(groups)
     if s.dependencies == "auto":
-        post_pi, post_tables = em.posterior_tables(np.log(vote_prior), lt, tables)
+        # Fitted to the covered rows (:func:`_covered_fit`, ``em.imputed > 0``): scored on
+        # them too, against the tables of the covered rows (the imputed rows left out).
+        post_pi, post_tables = em.posterior_tables(
+            np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed)
+        )
         s_rows, s_counts = stats.rows, stats.counts
-        if getattr(em, "imputed", 0):
-            # Fitted to the covered rows (:func:`_covered_fit`): scored on them too, against
-            # the tables of the covered rows.
+        if em.imputed:
             keep = (s_rows >= 0).any(1)
             s_rows, s_counts = s_rows[keep], s_counts[keep]
-            post_pi, post_tables = em.posterior_tables(
-                np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed)
-            )
         if len(s_rows) > _STRUCTURE_ROWS:
             # Pair statistics from a weighted subsample of rows: sampling noise in the
             # divergence is about cells / (2 * 20k): 2e-4 for 2 classes, 0.01 for 20,
