@@ -3,6 +3,8 @@ fault tolerance, progress bar, empty data."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -198,3 +200,34 @@ def test_chunk_iterators_like_read_csv_chunksize(tmp_path):
     assert L[:, 1].tolist() == [-1, 0, -1] and lfs.failures_ == {"needs_digit": 2}
     with pytest.raises(ValueError, match="no rows in any chunk"):
         lfs.apply(iter([]))
+
+
+def test_a_run_that_stops_early_ends_its_python_lfs_first():
+    """An error (or a consumer that stops reading) ends the dataset before its next batch and runs
+    out the batches already in flight, so no Python LF is left waiting for the GIL when the
+    iterator is destroyed (that wait hung ~1 in 10 CLI runs): the LF ran on a handful of the
+    500 batches, and on none once the call returned."""
+    calls = []
+
+    @labeling_function()
+    def boom(x):
+        calls.append(1)
+        if x.text == "boom":
+            raise ValueError("boom")
+        return -1
+
+    lfs = LFSet([boom])
+    texts = ["ok"] * 2000
+    texts[7] = "boom"
+    with pytest.raises(LabelingFunctionError, match=r"LF 'boom' raised ValueError: boom on row 7"):
+        lfs.apply({"text": np.array(texts, dtype=object)}, batch_size=4, num_parallel_calls=2)
+    after_error = len(calls)
+    assert 8 <= after_error <= 4 * 40, after_error
+    stream = iter_label_batches(lfs, {"text": np.array(["ok"] * 2000, dtype=object)}, 4)
+    first, L = next(stream)
+    assert L.shape == (4, 1) and len(first["text"]) == 4
+    stream.close()
+    done = len(calls)
+    assert done - after_error <= 4 * 40, done - after_error
+    time.sleep(0.5)
+    assert len(calls) == done  # nothing still running after close()

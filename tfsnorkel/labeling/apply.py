@@ -224,15 +224,22 @@ def _dataset_batches(ds: tf.data.Dataset, lfset: LFSet, batch_size: int) -> tf.d
 
 
 def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
-              keep_features: bool, row_offset: int = 0) -> tuple[tf.data.Dataset, int | None]:
+              keep_features: bool, row_offset: int = 0,
+              ) -> tuple[tf.data.Dataset, int | None, tf.Variable]:
+    """The labelled batches, their row count when known, and a stop flag.
+
+    Setting the flag ends the dataset before its next batch (`_iterate` sets it and drains the
+    few batches in flight when a run stops early).
+    """
     batch_size = _check_batch_size(batch_size)
+    stop = tf.Variable(False, trainable=False, name="stop")
     # One call per core: measured on 2 cores, AUTOTUNE kept short runs on about one core.
     npc = (os.cpu_count() or 2) if num_parallel_calls is None else num_parallel_calls
     fn = (lambda x: (x, lfset(x))) if keep_features else lfset
     if isinstance(data, tf.data.Dataset):
-        ds = _dataset_batches(data, lfset, batch_size)
+        ds = _dataset_batches(data, lfset, batch_size).take_while(lambda *_: ~stop)
         ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
-        return ds.prefetch(tf.data.AUTOTUNE), None
+        return ds.prefetch(tf.data.AUTOTUNE), None, stop
     feats, n = _in_memory(data, lfset, row_offset)
     # Batches are slices of whole-column tensors, cut inside the map: no per-row tf.data work.
     tensors = {k: tf.convert_to_tensor(v) for k, v in feats.items() if k != ROW_KEY}
@@ -247,13 +254,31 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
         return fn(x)
 
     n_batches = -(-n // batch_size)
-    ds = tf.data.Dataset.range(n_batches).map(labelled_batch, num_parallel_calls=npc,
-                                              deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE), n
+    ds = tf.data.Dataset.range(n_batches).take_while(lambda _: ~stop)
+    ds = ds.map(labelled_batch, num_parallel_calls=npc, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE), n, stop
+
+
+def _drain(it: Iterator[Any], stop: tf.Variable) -> None:
+    """Ends an iterator that stopped early, after the batches already in flight.
+
+    Destroying a tf.data iterator waits for its in-flight map calls while holding the GIL; a
+    Python LF in flight needs the GIL, so dropping the iterator after an error (or a consumer
+    that stops reading) can hang the process (seen in ~1 of 10 CLI runs on 2 cores). The stop
+    flag ends the dataset before its next batch; the few already scheduled are run out here.
+    """
+    stop.assign(True)
+    while True:
+        try:
+            next(it)
+        except StopIteration:
+            return
+        except tf.errors.OpError:
+            continue
 
 
 def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | None,
-             fault_tolerant: bool, row_offset: int = 0, fresh: bool = True,
+             fault_tolerant: bool, stop: tf.Variable, row_offset: int = 0, fresh: bool = True,
              warn: bool = True) -> Iterator[Any]:
     show = (n is not None and n >= PROGRESS_MIN_ROWS) if progress is None else bool(progress)
     bar = keras.utils.Progbar(n, unit_name="row") if show else None
@@ -264,11 +289,13 @@ def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | 
             lfset._failures = {name: 0 for name in lfset.python_lf_names}
     offset = 0
     it = iter(ds)
+    done = False
     try:
         while True:
             try:
                 item = next(it)
             except StopIteration:
+                done = True
                 break
             except tf.errors.OpError as exc:
                 err = lfset.translate_error(exc, row_offset + offset)
@@ -281,6 +308,8 @@ def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | 
                 bar.update(offset)
             yield item
     finally:
+        if not done:
+            _drain(it, stop)
         lfset._fault_tolerant = prev
         lfset.failures_ = dict(lfset._failures)
     if offset == 0:
@@ -298,10 +327,10 @@ def _iter_chunks(lfset: LFSet, chunks: Iterator[Any], batch_size: int, fault_tol
             len(next(iter(chunk.values()))) if isinstance(chunk, Mapping) and chunk else 0)
         if n == 0:
             continue
-        ds, n = _labelled(lfset, chunk, batch_size, num_parallel_calls, keep_features=False,
-                          row_offset=offset)
+        ds, n, stop_flag = _labelled(lfset, chunk, batch_size, num_parallel_calls,
+                                     keep_features=False, row_offset=offset)
         start = 0
-        for L in _iterate(lfset, ds, n, False, fault_tolerant, row_offset=offset,
+        for L in _iterate(lfset, ds, n, False, fault_tolerant, stop_flag, row_offset=offset,
                           fresh=offset == 0, warn=False):
             stop = start + int(L.shape[0])
             yield _slice(chunk, start, stop), L.numpy()
@@ -361,8 +390,8 @@ def apply_lfs(
         parts = [L for _, L in _iter_chunks(lfset, data, batch_size, fault_tolerant,
                                             num_parallel_calls)]
     else:
-        ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
-        parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant)]
+        ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+        parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant, stop)]
     return np.concatenate(parts, axis=0).astype(np.int32, copy=False)
 
 
@@ -399,18 +428,18 @@ def iter_label_batches(
         [[0], [-1]]
     """
     if isinstance(data, tf.data.Dataset):
-        ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=True)
+        ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=True)
         internal = (ROW_KEY, BATCH_KEY)
-        for x, L in _iterate(lfset, ds, n, False, fault_tolerant):
+        for x, L in _iterate(lfset, ds, n, False, fault_tolerant, stop):
             feats = {k: v.numpy() for k, v in x.items() if k not in internal}
             yield feats, L.numpy()
         return
     if isinstance(data, Iterator):
         yield from _iter_chunks(lfset, data, batch_size, fault_tolerant, num_parallel_calls)
         return
-    ds, n = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+    ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
     start = 0
-    for L in _iterate(lfset, ds, n, False, fault_tolerant):
+    for L in _iterate(lfset, ds, n, False, fault_tolerant, stop):
         stop = start + int(L.shape[0])
         yield _slice(data, start, stop), L.numpy()
         start = stop
