@@ -307,6 +307,8 @@ def test_pipeline_on_a_user_csv_serves_the_column_and_the_class_names(user_dir, 
     assert "\x1b[" not in proc.stdout
     assert f"classifier: reads {COL!r}; targets auto (the default with a gold dev set)" \
         in proc.stdout
+    assert re.search(r"targets: auto kept (soft|hard) \(gold dev accuracy \d\.\d{3} with \1 "
+                     r"targets, \d\.\d{3} with (soft|hard)", proc.stdout), proc.stdout
     assert "0 (Credit card): " in proc.stdout and "[Mortgage]" in proc.stdout
     # 3 decimals for every score in the printed table
     scores = re.findall(r"^(majority_vote|label_model|classifier)\s+(\S+)\s+(\S+)$",

@@ -322,6 +322,16 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
             seed=seed,
         )
         _say(f"      stopped after {len(clf.history.history['loss'])} epochs", verbose)
+        if kind == "auto":
+            got = clf.label_type_scores_
+            other = "hard" if clf.label_type_ == "soft" else "soft"
+            _say(
+                f"      targets: auto kept {clf.label_type_} (gold dev accuracy "
+                f"{got[clf.label_type_]:.3f} with {clf.label_type_} targets, {got[other]:.3f} "
+                f"with {other}" + ("; a tie keeps soft)" if got[other] == got[clf.label_type_]
+                                   else ")"),
+                verbose,
+            )
     else:
         _say("[3/5] no text column: no classifier", verbose)
 

@@ -101,6 +101,9 @@ def test_auto_keeps_whichever_of_soft_and_hard_scores_higher_on_dev(task):
     np.testing.assert_allclose(
         ts.predict_proba(auto, dev_texts), ts.predict_proba(runs[chosen], dev_texts), atol=1e-6
     )
+    # and it says what it kept, with the dev score of each kind it tried
+    assert auto.label_type_ == chosen and runs["hard"].label_type_ == "hard"
+    assert auto.label_type_scores_ == pytest.approx(scores, abs=1e-9)
 
 
 def test_classifier_options_pass_through_and_the_model_exports(task, tmp_path):

@@ -520,6 +520,9 @@ def fit_text_classifier(
             it raises the dev score: ``True`` for :class:`SelfTraining`'s defaults, or a
             :class:`SelfTraining`. Needs a gold dev set. The rounds' dev scores are in
             ``model.self_training_log``. Defaults to `False`.
+            The kept targets are in ``model.label_type_`` (``"soft"`` or ``"hard"``; what
+            ``"auto"`` kept) and each tried kind's gold dev score (``dev_metric``) in
+            ``model.label_type_scores_`` (empty without a dev set).
         **classifier_kwargs: passed to :func:`text_classifier` (``mode``, ``ngrams``,
             ``max_tokens``, ``char_ngrams``, ``unit_norm``, ``hidden_units``, ...), over
             :data:`DEFAULT_TEXT_RECIPE` for the bag-of-words modes when ``C > 2``.
@@ -555,11 +558,15 @@ def fit_text_classifier(
         verbose=verbose, callbacks=callbacks, strategy=strategy,
         classifier_kwargs=classifier_kwargs,
     )
-    run = _best_label_type(trainer, P, covered, weights, label_types)
+    run, tried = _best_label_type(trainer, P, covered, weights, label_types)
+    kept = run.label_type
     log: list[dict[str, float]] = []
     if config is not None:
         run, log = run_self_training(trainer, P, covered, weights, class_w, run, config)
     clf = trainer.finish(run)
+    clf.label_type_ = kept
+    clf.label_type_scores_ = ({r.label_type: float(r.dev_score) for r in tried}
+                              if dev_texts is not None else {})
     if config is not None:
         clf.self_training_log = log
     return clf
@@ -589,14 +596,14 @@ def _best_label_type(
     covered: np.ndarray,
     weights: np.ndarray | None,
     label_types: Sequence[str],
-) -> _Run:
-    best: _Run | None = None
-    for kind in label_types:
-        run = trainer.run(P, covered, weights, kind)
-        if best is None or run.dev_score > best.dev_score:
+) -> tuple[_Run, list[_Run]]:
+    """The run with the best dev score (the first on a tie: soft before hard) and every run."""
+    runs = [trainer.run(P, covered, weights, kind) for kind in label_types]
+    best = runs[0]
+    for run in runs[1:]:
+        if run.dev_score > best.dev_score:
             best = run
-    assert best is not None
-    return best
+    return best, runs
 
 
 def _prepare(
