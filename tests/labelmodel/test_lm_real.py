@@ -201,21 +201,28 @@ def test_sms_test_gap_is_two_tie_rows_of_weak_labels_shuffled_against_their_text
         assert acc >= mv_acc + 0.2 and f1 >= mv_f1 - f1_gap
 
 
-def test_trec_beats_majority_vote(trec):
+def test_trec_auto_is_decided_by_bic_and_the_dev_split_recovers_majority_vote(trec):
+    """trec is where the data-driven choice loses (stated in BENCHMARKS.md and the README).
+
+    Without gold, ``"auto"`` keeps the form with the lower BIC on the covered rows' votes:
+    the class-conditional detectors, by far (BIC 42.9k against 73.1k), which score 0.466
+    here against the one-coin form's 0.638 and majority vote's 0.611: the LFs of one class
+    abstain together, beyond what the co-abstention weight discounts. The rule is not
+    keyed on this set; with the dev split the choice (and the co-abstention weight) is made
+    on gold and reaches majority vote.
+    """
     lm = LabelModel(trec.cardinality).fit(trec.train.L)
+    table = lm.selection_
+    assert list(table["abstain_model"]) == ["class_conditional", "independent"]
+    assert table.loc[table["chosen"], "bic"].iloc[0] == table["bic"].min()
+    assert lm.fitted_choices["abstain_model"] == "class_conditional"
     acc, _ = _score(lm, trec.test.L, trec.test.y, 6)
     mv_acc, _ = _mv(trec.test.L, trec.test.y, 6)
-    # Measured: LM 0.640; MV 0.611 over tie draws (README: 0.608); Snorkel 0.10: 0.470.
-    assert acc >= 0.635 and acc >= max(mv_acc, 0.608)
-
-
-def test_trec_class_conditional_abstains_fail_which_is_why_auto_is_one_coin_there(trec):
-    lm = LabelModel(6, abstain_model="class_conditional", dependencies=None).fit(trec.train.L)
-    acc, _ = _score(lm, trec.test.L, trec.test.y, 6)
-    # Measured: 0.51 (MV 0.61; every abstain counted fully: 0.28): the LFs of one class
-    # abstain together, and the product of their abstains pushes rows with few votes to the
-    # class whose LFs cover least.
-    assert acc < 0.55
+    assert 0.44 <= acc < mv_acc  # measured 0.466, MV 0.611 over tie draws
+    one_coin = LabelModel(6, abstain_model="independent").fit(trec.train.L)
+    assert _score(one_coin, trec.test.L, trec.test.y, 6)[0] >= 0.63  # measured 0.638
+    dev = LabelModel(6).fit(trec.train.L, trec.valid.L, trec.valid.y)
+    assert _score(dev, trec.test.L, trec.test.y, 6)[0] >= max(mv_acc, 0.63)  # measured 0.636
 
 
 def test_gold_dev_set_sets_the_class_balance(sms):

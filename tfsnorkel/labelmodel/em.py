@@ -32,11 +32,16 @@ of the 7 rule LFs overshoot (mean train P(spam) 0.63, truth 0.52) and a text cla
 trained on them scores lower on valid (0.827 against 0.842 at 0.5 and 0.838 at 1, mean of 5
 seeds): 0.5 was chosen on those train / valid numbers.
 
-``"auto"`` (the default) takes the class-conditional form for 2 classes and the one-coin form
-for more. Measured (benchmarks/RESULTS_label_model.md): on trec (6 classes, 68 unipolar LFs)
-class-conditional abstains reach 0.51 test accuracy against majority vote's 0.61 (0.28 with
-every abstain counted fully): the LFs of one class abstain together, and the
-product of their abstains pushes rows with few votes to the class whose LFs cover least.
+``"auto"`` (the default) fits both forms and keeps the one with the lower BIC on the votes
+of the covered rows (:func:`~tfsnorkel.labelmodel.fitting.select_abstain_model`), for 2 classes
+as for 20. In the class-conditional form a unipolar LF is a *detector*: a firing rate for its
+own class and one false-positive rate shared by the others (two parameters, as in the
+one-coin form, so BIC then compares the likelihoods themselves). On the synthetic families
+the rule picks the form that generated the data (one-coin for LFs drawn with propensities
+independent of the class, class-conditional otherwise). On trec (6 classes, 68 unipolar LFs)
+it picks the class-conditional form, which scores 0.466 there against the one-coin form's
+0.638 and majority vote's 0.61: the LFs of one class abstain together beyond what the
+co-abstention weight discounts; with a gold dev split the choice is made on gold instead.
 
 A group of dependent LFs (near-copies) is modelled jointly: a table of ``P(pattern | y)`` over
 the vote patterns of the group, so its evidence is counted once (with the one-coin form, the
@@ -158,7 +163,9 @@ class ExactEM:
         self.set_lf_classes(None, 1.0)
 
     def set_lf_classes(self, lf_classes: np.ndarray | None, weight: float) -> None:
-        """How much each singleton abstain counts as evidence (:func:`abstain_weights`)."""
+        """The class each LF votes (unipolar sets; `None` otherwise) and how much each
+        singleton abstain counts as evidence (:func:`abstain_weights`)."""
+        self.lf_classes = None if lf_classes is None else np.asarray(lf_classes, int)
         self.counted = abstain_weights(self.rows, self.c, lf_classes, weight) * self.single[None, :]
 
     def init_posterior(self) -> np.ndarray:
@@ -215,6 +222,8 @@ class ExactEM:
             cnt[:, :, 0] = r.sum(0)[None, :] - counts.sum(1)
             cnt = np.maximum(cnt, 0.0) + self.dirichlet_prior()
             t = cnt / cnt.sum(2, keepdims=True)
+            if self.lf_classes is not None:
+                _tie_false_positives(t, cnt, self.lf_classes, self.single)
             # Better than random: a vote for v is at least as likely under y = v as under any
             # other class, by the factor that puts P(y = v | vote v) at min_accuracy under a
             # uniform balance; mass above that cap moves to the abstain of that class.
@@ -365,6 +374,28 @@ class ExactEM:
         cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)  # abstains
         cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
         return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
+
+
+def _tie_false_positives(
+    t: np.ndarray, cnt: np.ndarray, lf_classes: np.ndarray, single: np.ndarray
+) -> None:
+    """The detector form of a unipolar LF, in place: one firing rate for every class but its own.
+
+    A unipolar LF of class ``k`` is a detector of ``k``: ``P(fire | y = k)`` and one
+    false-positive rate ``P(fire | y != k)``, two parameters per LF as in the one-coin form,
+    whatever the number of classes (with two classes this is the plain table). The rate is
+    the MAP estimate of the pooled counts of the other classes.
+    """
+    j = np.flatnonzero((lf_classes >= 0) & single)
+    if not len(j):
+        return
+    k = lf_classes[j]
+    other = np.arange(t.shape[1])[None, :] != k[:, None]  # [J, C]
+    fire = cnt[j, :, k + 1]  # [J, C]
+    total = cnt[j].sum(2)
+    rate = (fire * other).sum(1) / np.maximum((total * other).sum(1), 1e-300)
+    t[j, :, k + 1] = np.where(other, rate[:, None], t[j, :, k + 1])
+    t[j, :, 0] = np.maximum(1.0 - t[j, :, 1:].sum(2), 1e-12)
 
 
 def abstain_weights(

@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tfsnorkel.labelmodel.em import ExactEM, covered_balance
+from tfsnorkel.labelmodel.em import ExactEM, covered_balance, group_codes
 from tfsnorkel.labelmodel.stats import LabelStats
 from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
 from tfsnorkel.labels import check_label_matrix
@@ -60,7 +61,10 @@ __all__ = [
     "FitSettings",
     "FittedParameters",
     "fit_parameters",
+    "covered_log_likelihood",
+    "num_parameters",
     "resolve_abstain_model",
+    "select_abstain_model",
     "sparse_vote_batches",
     "to_stats",
 ]
@@ -105,6 +109,8 @@ class FittedParameters:
         lf_classes: the class each LF votes (-1 none) when abstains are discounted, else `None`.
         abstain_model: the abstain form that was fitted (``"auto"`` resolved).
         co_abstain_weight: the co-abstention weight that was fitted.
+        selection: with ``abstain_model="auto"``, one record per abstain form: its
+            covered-row log-likelihood, parameter count and BIC (:func:`select_abstain_model`).
     """
 
     em: ExactEM
@@ -116,29 +122,134 @@ class FittedParameters:
     lf_classes: np.ndarray | None
     abstain_model: str = "independent"
     co_abstain_weight: float = 0.5
+    selection: list[dict[str, Any]] | None = None
 
 
 def resolve_abstain_model(abstain_model: str, unipolar: bool, cardinality: int) -> str:
-    """The abstain form ``"auto"`` stands for.
+    """The abstain form of one fit: ``"auto"`` is decided by :func:`select_abstain_model`.
 
-    LF sets in which some LF votes more than one class identify class-conditional tables and
-    the class balance jointly (synthetic families of every size reach the Bayes oracle; the
-    one-coin form stays 8-16 points below it at 4 and 20 classes): class-conditional. For
-    unipolar sets (every LF votes one class) the class-conditional abstain rests on the
-    conditional independence of abstains, which real LF sets break; measured on the shared
-    sets it helps at 2 classes and hurts at more (trec 0.51 against 0.64), so ``"auto"`` keeps
-    class-conditional abstains for 2 classes and the one-coin form for more. With a gold dev
-    set the choice is made on it instead (:mod:`~tfsnorkel.labelmodel.selection`).
+    Kept for callers that resolve a setting without data: ``"auto"`` stands for the
+    class-conditional form here, the form :func:`select_abstain_model` starts from.
 
     Example:
-        >>> resolve_abstain_model("auto", unipolar=False, cardinality=6)
+        >>> resolve_abstain_model("auto", unipolar=True, cardinality=6)
         'class_conditional'
     """
-    if abstain_model != "auto":
-        return abstain_model
-    if not unipolar or cardinality == 2:
-        return "class_conditional"
-    return "independent"
+    del unipolar, cardinality  # the same rule for every LF set: the data decide in the fit
+    return "class_conditional" if abstain_model == "auto" else abstain_model
+
+
+def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: np.ndarray) -> float:
+    """Mean log-likelihood of the covered rows' votes given that some LF votes.
+
+    ``log P(votes | covered) = log sum_y prior(y) prod_j P(L_j | y) - log P(covered)`` under the
+    fitted model, with every abstain counted fully (the generative model itself, not the
+    tempered co-abstention of the E-step), ``prior`` the prior of rows with a vote. Both
+    abstain forms are fitted to these rows' votes (:func:`_covered_fit`), so it is their
+    common yardstick.
+
+    Args:
+        fitted: a fit's parameters.
+        rows: ``[K, m]`` unique rows (rows without a vote are left out).
+        counts: ``[K]`` their counts.
+
+    Returns:
+        The mean over covered rows (nats), ``-inf`` if a row has probability 0.
+    """
+    c = fitted.lf_log_tables.shape[1]
+    keep = (rows >= 0).any(1)
+    rows, n = rows[keep], counts[keep].astype(np.float64)
+    if not len(rows):
+        return 0.0
+    lt = fitted.lf_log_tables
+    single = np.ones(rows.shape[1], bool)
+    for g in fitted.groups:
+        single[g] = False
+    log_prior = np.log(np.maximum(fitted.vote_prior, 1e-300))
+    out = np.tile(log_prior, (len(rows), 1))
+    silent = log_prior.copy()
+    for j in np.flatnonzero(single):
+        v = rows[:, j]
+        voted = v >= 0
+        out[~voted] += lt[j, :, 0]
+        out[voted] += lt[j, :, 1:].T[v[voted]]
+        silent += lt[j, :, 0]
+    for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
+        code = group_codes(rows, g, c)
+        at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+        seen = codes[at] == code
+        out += np.where(seen[:, None], table[at], -np.inf)
+        silent += table[0] if codes[0] == 0 else -np.inf
+    top = out.max(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row_ll = top[:, 0] + np.log(np.exp(out - top).sum(1))
+        p_covered = 1.0 - np.exp(np.logaddexp.reduce(silent))
+        return float((n * row_ll).sum() / n.sum() - math.log(max(p_covered, 1e-300)))
+
+
+def num_parameters(fitted: FittedParameters) -> int:
+    """Free parameters of a fit, for BIC: LF tables, group tables and the class balance.
+
+    One-coin LF: propensity and accuracy (2). Class-conditional LF: a unipolar LF is a
+    detector (``P(fire | own class)``, one false-positive rate: 2); an LF that votes several
+    classes has a full table (``C * C``). A group: ``C`` distributions over its observed
+    patterns (one-coin: one shared all-abstain rate). Balance: ``C - 1``.
+    """
+    c = fitted.lf_log_tables.shape[1]
+    m = fitted.lf_log_tables.shape[0]
+    grouped = {j for g in fitted.groups for j in g}
+    k = c - 1
+    for j in range(m):
+        if j in grouped:
+            continue
+        if fitted.abstain_model == "independent" or fitted.lf_classes is not None:
+            k += 2
+        else:
+            k += c * c
+    for codes, _ in fitted.em.patterns:
+        p = len(codes)
+        if fitted.abstain_model == "independent" and codes[0] == 0:
+            k += 1 + c * max(p - 2, 0)
+        else:
+            k += c * (p - 1)
+    return int(k)
+
+
+def select_abstain_model(
+    stats: LabelStats,
+    s: FitSettings,
+    L_dev: np.ndarray | None = None,
+    yd: np.ndarray | None = None,
+) -> FittedParameters:
+    """``abstain_model="auto"``: fits both forms and keeps the one with the lower BIC.
+
+    The criterion: ``BIC = -2 * N_cov * covered_log_likelihood + k * log(N_cov)`` over the
+    ``N_cov`` covered rows of the fitted matrix (:func:`covered_log_likelihood`,
+    :func:`num_parameters`). For unipolar LF sets both forms have two parameters per LF, so
+    this is the likelihood itself; the same rule holds for 2 and for 20 classes. Ties keep
+    the class-conditional form. The records are kept in ``FittedParameters.selection``.
+
+    Returns:
+        The chosen fit.
+    """
+    n_cov = float(stats.counts[(stats.rows >= 0).any(1)].sum())
+    fits, records = [], []
+    for form in ("class_conditional", "independent"):
+        fitted = fit_parameters(stats, dataclasses.replace(s, abstain_model=form), L_dev, yd)
+        ll = covered_log_likelihood(fitted, stats.rows, stats.counts)
+        k = num_parameters(fitted)
+        bic = -2.0 * n_cov * ll + k * math.log(max(n_cov, 2.0))
+        fits.append(fitted)
+        records.append({"abstain_model": form, "co_abstain_weight": float(s.co_abstain_weight),
+                        "covered_log_lik": ll, "num_params": k, "bic": bic})
+    bics = np.array([r["bic"] for r in records])
+    bics = np.where(np.isfinite(bics), bics, np.inf)
+    best = int(bics.argmin())
+    for i, r in enumerate(records):
+        r["chosen"] = i == best
+    chosen = fits[best]
+    chosen.selection = records
+    return chosen
 
 
 def to_stats(L: Any, cardinality: int) -> LabelStats:
@@ -298,6 +409,8 @@ def fit_parameters(
     Returns:
         The :class:`FittedParameters`.
     """
+    if s.abstain_model == "auto":
+        return select_abstain_model(stats, s, L_dev, yd)
     c = s.cardinality
     m = stats.num_lfs
     pi_fixed = None if s.class_balance is None else np.asarray(s.class_balance, float)

@@ -139,9 +139,11 @@ class LabelModel(keras.layers.Layer):
         abstain_model: ``"class_conditional"`` (an abstain is an outcome of each LF's
             ``P(vote | y)`` table, hence evidence), ``"independent"`` (one-coin: propensity
             independent of ``y``, an abstain is no evidence) or ``"auto"``: chosen on the gold
-            dev set when ``fit`` gets one (:mod:`~tfsnorkel.labelmodel.selection`), else by
-            :func:`~tfsnorkel.labelmodel.fitting.resolve_abstain_model`. Only ``fit`` reads
-            it; ``call`` and the saved weights are the same for both. Defaults to `"auto"`.
+            dev set when ``fit`` gets one (:mod:`~tfsnorkel.labelmodel.selection`), else both
+            are fitted and the one with the lower BIC on the covered rows' votes is kept
+            (:func:`~tfsnorkel.labelmodel.fitting.select_abstain_model`; the table is kept as
+            ``selection_``). Only ``fit`` reads it; ``call`` and the saved weights are the
+            same for both. Defaults to `"auto"`.
         co_abstain_weight: weight in ``[0, 1]`` of an LF's abstain in rows where another LF of
             its class votes (class-conditional form with unipolar LFs only; elsewhere every
             abstain counts fully, as with `1.0`), or `None`: chosen on the gold dev set when
@@ -536,6 +538,8 @@ class LabelModel(keras.layers.Layer):
             self.selection_ = table
             settings = candidates[best]
         fitted = fit_parameters(stats, settings, L_dev, yd)
+        if self.selection_ is None and fitted.selection is not None:
+            self.selection_ = pd.DataFrame(fitted.selection)  # "auto" decided by BIC
         self._store(fitted)
         if lf_names is not None:
             self.lf_names = lf_names
