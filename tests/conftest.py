@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -75,3 +76,20 @@ def trec(data_dir):
 def cfpb_csv(data_dir) -> Path:
     """The CFPB complaints sample (fails in CI when missing)."""
     return require_data("cfpb/complaints_2019_2020_sample.csv")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Runs ``tfsnorkel.cli.main`` in-process; returns a CompletedProcess of its output."""
+    from tfsnorkel.cli import main
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(["tfsnorkel", *args], code, out.out, out.err)
+
+    return call

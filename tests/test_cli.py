@@ -1,4 +1,10 @@
-"""The `tfsnorkel` command, driven as a shell user would: subprocesses, exit codes, messages."""
+"""The `tfsnorkel` command, driven as a shell user would: exit codes, messages, files.
+
+Help, the main user workflow and the demo run as subprocesses (the command as a shell runs it);
+the error paths run ``tfsnorkel.cli.main`` in-process (same parser, same messages, same exit
+codes) since each subprocess costs a TensorFlow start-up (~10 s on 2 cores). That the real
+process prints one line and no traceback is tested in ``test_cli_user_files.py``.
+"""
 
 from __future__ import annotations
 
@@ -46,63 +52,63 @@ def test_no_command_prints_help_and_fails():
     assert "usage: tfsnorkel" in proc.stdout
 
 
-def test_missing_input_file(tmp_path):
-    proc = run_cli("apply", "--input", str(tmp_path / "nope.csv"), "--lfs", str(SPAM_LFS),
+def test_missing_input_file(tmp_path, cli):
+    proc = cli("apply", "--input", str(tmp_path / "nope.csv"), "--lfs", str(SPAM_LFS),
                    "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "input file not found")
 
 
-def test_missing_column(tmp_path):
+def test_missing_column(tmp_path, cli):
     csv = tmp_path / "data.csv"
     csv.write_text("comment,author\nhello,me\n")
-    proc = run_cli("apply", "--input", str(csv), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
+    proc = cli("apply", "--input", str(csv), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "column 'text' not found")
     assert "available columns: 'comment', 'author'" in proc.stderr
 
 
-def test_lf_file_that_fails_to_import(tmp_path):
+def test_lf_file_that_fails_to_import(tmp_path, cli):
     bad = tmp_path / "bad_lfs.py"
     bad.write_text("import tfsnorkel as ts\nlfs = [ts.keyword_lf('x', label=1, field='text')]\n1 / 0\n")
     csv = tmp_path / "data.csv"
     csv.write_text("text\nhello\n")
-    proc = run_cli("apply", "--input", str(csv), "--lfs", str(bad), "--out", str(tmp_path / "L.npy"))
+    proc = cli("apply", "--input", str(csv), "--lfs", str(bad), "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "failed to import: ZeroDivisionError")
-    verbose = run_cli("apply", "--verbose", "--input", str(csv), "--lfs", str(bad),
+    verbose = cli("apply", "--verbose", "--input", str(csv), "--lfs", str(bad),
                       "--out", str(tmp_path / "L.npy"))
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr
 
 
-def test_lf_file_without_lfs(tmp_path):
+def test_lf_file_without_lfs(tmp_path, cli):
     empty = tmp_path / "empty_lfs.py"
     empty.write_text("x = 1\n")
     csv = tmp_path / "data.csv"
     csv.write_text("text\nhello\n")
-    proc = run_cli("apply", "--input", str(csv), "--lfs", str(empty), "--out", str(tmp_path / "L.npy"))
+    proc = cli("apply", "--input", str(csv), "--lfs", str(empty), "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "must define `lfs`")
 
 
-def test_train_dev_set_errors(tmp_path):
+def test_train_dev_set_errors(tmp_path, cli):
     csv = tmp_path / "data.csv"
     csv.write_text("text\nwin cash\nhello\n")
     P = tmp_path / "P.npy"
     np.save(P, np.array([[0.1, 0.9], [0.9, 0.1]]))
     base = ("train", "--input", str(csv), "--soft-labels", str(P), "--out", str(tmp_path / "c.keras"))
-    proc = run_cli(*base, "--dev-input", str(csv))
+    proc = cli(*base, "--dev-input", str(csv))
     assert_one_line_error(proc, "give --dev-input and --dev-gold-column together")
-    proc = run_cli(*base, "--label-type", "auto")
+    proc = cli(*base, "--label-type", "auto")
     assert_one_line_error(proc, "--label-type auto picks soft or hard labels on a gold dev set")
-    proc = run_cli(*base, "--dev-input", str(csv), "--dev-gold-column", "label")
+    proc = cli(*base, "--dev-input", str(csv), "--dev-gold-column", "label")
     assert_one_line_error(proc, "column 'label' not found in")
     bad = tmp_path / "dev.csv"
     bad.write_text("text,label\nwin,1\nhi,5\n")
-    proc = run_cli(*base, "--dev-input", str(bad), "--dev-gold-column", "label")
+    proc = cli(*base, "--dev-input", str(bad), "--dev-gold-column", "label")
     assert_one_line_error(proc, "gold labels must be in [0, 1]. Received: y[1]=5")
-    proc = run_cli(*base, "--self-training")
+    proc = cli(*base, "--self-training")
     assert_one_line_error(proc, "self_training")
 
 
 @pytest.mark.data
-def test_fit_with_a_gold_dev_set_prints_the_learned_tables(sms, tmp_path):
+def test_fit_with_a_gold_dev_set_prints_the_learned_tables(sms, tmp_path, cli):
     import tfsnorkel as ts
 
     L_path, Ld_path, dev = tmp_path / "L.npy", tmp_path / "Ldev.npy", tmp_path / "dev.csv"
@@ -110,7 +116,7 @@ def test_fit_with_a_gold_dev_set_prints_the_learned_tables(sms, tmp_path):
     np.save(Ld_path, sms.valid.L)
     pd.DataFrame({"label": sms.valid.y}).to_csv(dev, index=False)
     out = tmp_path / "lm.keras"
-    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+    proc = cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
                    "--dev-input", str(dev), "--dev-gold-column", "label", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     # the class balance is the dev set's (add-one smoothed), as LabelModel.fit(L_dev=, y_dev=)
@@ -122,29 +128,30 @@ def test_fit_with_a_gold_dev_set_prints_the_learned_tables(sms, tmp_path):
     assert "dependency groups" in proc.stdout and "propensity" in proc.stdout
     assert len([ln for ln in proc.stdout.splitlines() if ln.split()[:1] == ["72"]]) == 1  # 73 LFs
 
-    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+    proc = cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
                    "--out", str(out))
     assert_one_line_error(
         proc, "takes --dev-label-matrix, --dev-input and --dev-gold-column together"
     )
     np.save(Ld_path, sms.valid.L[:-1])
-    proc = run_cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
+    proc = cli("fit", "--label-matrix", str(L_path), "--dev-label-matrix", str(Ld_path),
                    "--dev-input", str(dev), "--dev-gold-column", "label", "--out", str(out))
     assert_one_line_error(proc, "has 500 rows but the dev label matrix")
 
 
-def test_unsupported_format_and_missing_model(tmp_path):
+def test_unsupported_format_and_missing_model(tmp_path, cli):
     odd = tmp_path / "data.xlsx"
     odd.write_text("x")
-    proc = run_cli("apply", "--input", str(odd), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
+    proc = cli("apply", "--input", str(odd), "--lfs", str(SPAM_LFS), "--out", str(tmp_path / "L.npy"))
     assert_one_line_error(proc, "unsupported input format '.xlsx'")
-    proc = run_cli("export", "--label-model", str(tmp_path / "none.keras"), "--out", str(tmp_path / "sm"))
+    proc = cli("export", "--label-model", str(tmp_path / "none.keras"), "--out", str(tmp_path / "sm"))
     assert_one_line_error(proc, "label model file not found")
 
 
 @pytest.mark.data
-def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
-    """apply -> analyze -> fit -> train -> export on the real YouTube comments, as files."""
+def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path, cli):
+    """apply -> analyze -> fit -> train -> export on the real YouTube comments, as files (apply
+    as a subprocess, the later commands in-process on its files)."""
     import tensorflow as tf
 
     import tfsnorkel as ts
@@ -162,7 +169,7 @@ def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
     np.testing.assert_array_equal(L[:, :7], youtube.train.L[:, :7])
 
     report = tmp_path / "summary.csv"
-    proc = run_cli("analyze", "--lfs", str(SPAM_LFS), "--input", str(data), "--label-matrix",
+    proc = cli("analyze", "--lfs", str(SPAM_LFS), "--input", str(data), "--label-matrix",
                    str(L_path), "--gold-column", "label", "--out", str(report))
     assert proc.returncode == 0, proc.stderr
     assert "keyword_subscribe" in proc.stdout and "Emp. Acc." in proc.stdout
@@ -172,7 +179,7 @@ def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
     cov = (L != -1).mean(axis=0)
     np.testing.assert_allclose(summary["Coverage"].to_numpy(), cov, atol=1e-9)
 
-    proc = run_cli("fit", "--label-matrix", str(L_path), "--out", str(tmp_path / "lm.keras"),
+    proc = cli("fit", "--label-matrix", str(L_path), "--out", str(tmp_path / "lm.keras"),
                    "--soft-labels", str(P_path))
     assert proc.returncode == 0, proc.stderr
     P = np.load(P_path)
@@ -181,7 +188,7 @@ def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
 
     dev = tmp_path / "dev.csv"
     youtube.valid.frame.assign(label=youtube.valid.y).to_csv(dev, index=False)
-    proc = run_cli("train", "--quiet", "--input", str(data), "--soft-labels", str(P_path),
+    proc = cli("train", "--quiet", "--input", str(data), "--soft-labels", str(P_path),
                    "--label-matrix", str(L_path), "--dev-input", str(dev), "--dev-gold-column",
                    "label", "--label-type", "auto", "--out", str(tmp_path / "clf.keras"))
     assert proc.returncode == 0, proc.stderr
@@ -193,7 +200,7 @@ def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path):
     # Measured: 0.924 on the gold test split; the label model on these 9 LFs 0.888, MV 0.872.
     assert test_acc >= 0.9
 
-    proc = run_cli("export", "--lfs", str(SPAM_LFS), "--label-model", str(tmp_path / "lm.keras"),
+    proc = cli("export", "--lfs", str(SPAM_LFS), "--label-model", str(tmp_path / "lm.keras"),
                    "--classifier", str(tmp_path / "clf.keras"), "--out", str(tmp_path / "sm"))
     assert proc.returncode == 0, proc.stderr
     loaded = tf.saved_model.load(str(tmp_path / "sm"))

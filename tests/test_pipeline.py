@@ -34,9 +34,9 @@ def test_every_stage_equals_calling_it_by_hand(youtube, result):
     out, r = result
     lfs = ts.LFSet(ts.spam_lfs(), cardinality=2)
     np.testing.assert_array_equal(r.L, youtube.train.L[:, :7])  # the shipped tutorial columns
-    lm = ts.LabelModel(2, seed=0).fit(r.L)
-    np.testing.assert_allclose(r.soft_labels, lm.predict_proba(r.L), atol=1e-6)
     L_dev = lfs.apply(youtube.valid.frame)
+    lm = ts.LabelModel(2, seed=0).fit(r.L, L_dev, youtube.valid.y)  # the dev set used fully
+    np.testing.assert_allclose(r.soft_labels, lm.predict_proba(r.L), atol=1e-6)
     expected = ts.lf_summary(L_dev, lfs, y=youtube.valid.y)
     pd.testing.assert_frame_equal(r.summary, expected)
     assert r.scores["label_model"] == ts.evaluate(
@@ -99,8 +99,8 @@ def test_bad_arguments_name_the_column_or_the_pairing():
 
 
 @pytest.mark.data
-@pytest.mark.slow  # three fresh CLI processes, one of them the whole pipeline on youtube
-def test_cli_pipeline_on_files(youtube, tmp_path):
+@pytest.mark.slow  # a fresh CLI process running the whole pipeline on youtube
+def test_cli_pipeline_on_files(youtube, tmp_path, cli):
     data, dev = tmp_path / "comments.jsonl", tmp_path / "dev.csv"
     youtube.train.frame.to_json(data, orient="records", lines=True)
     youtube.valid.frame.assign(label=youtube.valid.y).to_csv(dev, index=False)
@@ -114,9 +114,9 @@ def test_cli_pipeline_on_files(youtube, tmp_path):
     served = tf.saved_model.load(str(out / "saved_model"))
     assert set(served.signatures) == {"serving_default", "weak_label"}
 
-    proc = run_cli("pipeline", "--input", str(data), "--lfs", str(SPAM_LFS), "--out", str(out),
+    proc = cli("pipeline", "--input", str(data), "--lfs", str(SPAM_LFS), "--out", str(out),
                    "--text-column", "body")
     assert_one_line_error(proc, "column 'body' not found in")
-    proc = run_cli("pipeline", "--input", str(data), "--lfs", str(SPAM_LFS), "--out", str(out),
+    proc = cli("pipeline", "--input", str(data), "--lfs", str(SPAM_LFS), "--out", str(out),
                    "--dev-input", str(dev))
     assert_one_line_error(proc, "give --dev-input and --dev-gold-column together")

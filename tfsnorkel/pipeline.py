@@ -67,8 +67,10 @@ class PipelineResult:
         summary: the LF summary (on the dev set with gold labels when given, else on the data).
         classifier: the trained text classifier, or `None` when no text column was given.
         scores: dev-set scores ``{"majority_vote": {...}, "label_model": {...},
-            "classifier": {...}}``; empty without a dev set. The classifier's are optimistic:
-            the dev set also chose its epoch and targets.
+            "classifier": {...}}``; empty without a dev set. The label model's and the
+            classifier's are optimistic: the dev set also made the label model's choices
+            (abstain model, co-abstention weight, class balance) and the classifier's epoch
+            and targets.
         export_signatures: ``{signature: inputs}`` of the SavedModel, or empty when nothing
             was exported.
         skipped_python_lfs: Python LFs left out of the SavedModel (they cannot be served).
@@ -293,8 +295,13 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
                                                  for pol in summary["Polarity"]])
             print(f"      LF summary on {where}:\n{shown.to_string(float_format=_fmt3)}")
 
-    _say("[2/5] fitting the label model (class balance, accuracies, correlations)", verbose)
-    lm = LabelModel(cardinality=C, seed=seed).fit(L, lf_names=lfset.names)
+    _say("[2/5] fitting the label model (class balance, accuracies, correlations"
+         + ("; its choices made on the gold dev set)" if dev is not None else ")"), verbose)
+    # A gold dev set is used fully: it chooses the abstain model and co-abstention weight and
+    # sets the class balance (LabelModel.fit), as it chooses the classifier's epoch below.
+    lm = LabelModel(cardinality=C, seed=seed).fit(
+        L, None if dev is None else L_dev, y_dev, lf_names=lfset.names
+    )
     P = lm.predict_proba(L)
     if verbose:
         balance = " ".join(
@@ -353,8 +360,8 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
             table = pd.DataFrame(scores).T[metrics]
             with pd.option_context("display.precision", 3):
                 print(
-                    f"[4/5] scores on the gold dev set (the classifier's chose its epoch "
-                    f"there):\n{table.to_string(float_format=_fmt3)}"
+                    f"[4/5] scores on the gold dev set (the label model's choices and the "
+                    f"classifier's epoch were made there):\n{table.to_string(float_format=_fmt3)}"
                 )
     else:
         _say("[4/5] no gold dev set: no scores", verbose)

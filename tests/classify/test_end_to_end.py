@@ -37,9 +37,13 @@ def train_text_classifier(train, L, P, dev, label_type):
     return clf
 
 
-def run_pipeline(ds, L_train, L_dev, L_test):
+def run_pipeline(ds, L_train, L_dev, L_test, lm_dev=False):
     C = ds.cardinality
-    lm = ts.LabelModel(cardinality=C).fit(L_train)
+    # lm_dev: the gold dev split makes the label model's choices too, as it makes the
+    # classifier's epoch and targets (not on sms, whose shipped dev votes do not belong to
+    # its texts' labels).
+    lm = (ts.LabelModel(cardinality=C).fit(L_train, L_dev, ds.valid.y) if lm_dev
+          else ts.LabelModel(cardinality=C).fit(L_train))
     P = lm.predict_proba(L_train)
     candidates = {}
     for label_type in ("soft", "hard"):
@@ -124,7 +128,9 @@ def test_youtube_export_serves_the_same_numbers(youtube, youtube_run, tmp_path):
 @pytest.mark.parametrize("name", ["sms", "trec"])
 def test_shipped_weak_labels_to_classifier(name, request):
     ds = request.getfixturevalue(name)
-    run = run_pipeline(ds, ds.train.L, ds.valid.L, ds.test.L)
+    # trec without gold keeps the BIC-chosen class-conditional label model (0.466, below
+    # majority vote: README's limitations); with the dev split it is 0.636.
+    run = run_pipeline(ds, ds.train.L, ds.valid.L, ds.test.L, lm_dev=name == "trec")
     assert run.clf.output_shape == (None, 1 if ds.cardinality == 2 else ds.cardinality)
     if name == "sms":
         assert run.clf_acc >= max(run.lm_acc, run.mv_acc)
