@@ -7,6 +7,12 @@ import subprocess
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # README's command runs the suite in 2 worker processes on 2 cores: one intra-op thread
+    # each (and in the CLI subprocesses they start), so TensorFlow's spinning thread pools do
+    # not oversubscribe the cores. Set before TensorFlow is first imported.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402

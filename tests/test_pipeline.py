@@ -105,8 +105,11 @@ def test_cli_pipeline_on_files(youtube, tmp_path, cli):
     youtube.train.frame.to_json(data, orient="records", lines=True)
     youtube.valid.frame.assign(label=youtube.valid.y).to_csv(dev, index=False)
     out = tmp_path / "out"
+    # 2 epochs: this checks the files and the SavedModel of the command, not the classifier's
+    # accuracy (test_every_stage_equals_calling_it_by_hand does, on the same data)
     proc = run_cli("pipeline", "--quiet", "--input", str(data), "--lfs", str(SPAM_LFS),
-                   "--dev-input", str(dev), "--dev-gold-column", "label", "--out", str(out))
+                   "--dev-input", str(dev), "--dev-gold-column", "label", "--epochs", "2",
+                   "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     scores = json.loads((out / "metrics_dev.json").read_text())
     assert set(scores) == {"majority_vote", "label_model", "classifier"}

@@ -23,7 +23,7 @@ from serving_helpers import load_in_fresh_process  # tests/classify/serving_help
 
 pytestmark = [
     pytest.mark.data,
-    pytest.mark.slow,  # trains 6 text classifiers on the WRENCH sets and serves one in a new process
+    pytest.mark.slow,  # trains 5 text classifiers on the WRENCH sets and serves one in a new process
     # Keras notes that fit(shuffle=True) does not reshuffle a tf.data.Dataset; ours shuffles itself
     pytest.mark.filterwarnings("ignore:`shuffle=True` was passed"),
 ]
@@ -37,7 +37,7 @@ def train_text_classifier(train, L, P, dev, label_type):
     return clf
 
 
-def run_pipeline(ds, L_train, L_dev, L_test, lm_dev=False):
+def run_pipeline(ds, L_train, L_dev, L_test, lm_dev=False, label_types=("soft", "hard")):
     C = ds.cardinality
     # lm_dev: the gold dev split makes the label model's choices too, as it makes the
     # classifier's epoch and targets (not on sms, whose shipped dev votes do not belong to
@@ -46,7 +46,7 @@ def run_pipeline(ds, L_train, L_dev, L_test, lm_dev=False):
           else ts.LabelModel(cardinality=C).fit(L_train))
     P = lm.predict_proba(L_train)
     candidates = {}
-    for label_type in ("soft", "hard"):
+    for label_type in label_types:
         clf = train_text_classifier(ds.train, L_train, P, ds.valid, label_type)
         dev_acc = ts.metric_score(ds.valid.y, ts.predict_proba(clf, ds.valid.frame["text"]))
         candidates[label_type] = (dev_acc, clf)
@@ -59,12 +59,13 @@ def run_pipeline(ds, L_train, L_dev, L_test, lm_dev=False):
         "label model": ts.evaluate(ds.test.y, lm.predict_proba(L_test), metrics),
         "majority vote": ts.evaluate(ds.test.y, ts.MajorityVoter(C).predict_proba(L_test), metrics),
     }
-    other = "hard" if chosen == "soft" else "soft"
-    scores[f"classifier ({other})"] = ts.evaluate(
-        ds.test.y, ts.predict_proba(candidates[other][1], ds.test.frame["text"]), metrics
-    )
-    print(f"\n{ds.name} test set ({len(ds.test)} rows); dev accuracy soft="
-          f"{candidates['soft'][0]:.3f} hard={candidates['hard'][0]:.3f}")
+    for other in candidates:
+        if other != chosen:
+            scores[f"classifier ({other})"] = ts.evaluate(
+                ds.test.y, ts.predict_proba(candidates[other][1], ds.test.frame["text"]), metrics
+            )
+    print(f"\n{ds.name} test set ({len(ds.test)} rows); dev accuracy "
+          + " ".join(f"{k}={v[0]:.3f}" for k, v in candidates.items()))
     for label, s in scores.items():
         print(f"  {label:<20}" + "  ".join(f"{m}={s[m]:.3f}" for m in metrics))
     return SimpleNamespace(lm=lm, clf=clf, probs=probs, scores=scores, chosen=chosen, P=P,
@@ -130,7 +131,10 @@ def test_shipped_weak_labels_to_classifier(name, request):
     ds = request.getfixturevalue(name)
     # trec without gold keeps the BIC-chosen class-conditional label model (0.466, below
     # majority vote: README's limitations); with the dev split it is 0.636.
-    run = run_pipeline(ds, ds.train.L, ds.valid.L, ds.test.L, lm_dev=name == "trec")
+    # soft targets only (the soft/hard choice on dev is tested on youtube; measured on trec:
+    # soft 0.636, hard 0.620): these are the costliest fits of the suite.
+    run = run_pipeline(ds, ds.train.L, ds.valid.L, ds.test.L, lm_dev=name == "trec",
+                       label_types=("soft",))
     assert run.clf.output_shape == (None, 1 if ds.cardinality == 2 else ds.cardinality)
     if name == "sms":
         assert run.clf_acc >= max(run.lm_acc, run.mv_acc)

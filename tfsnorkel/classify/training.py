@@ -545,9 +545,11 @@ def fit_text_classifier(
         >>> texts = np.array(["win cash", "hi mum", "cash prize", "see you"] * 8)
         >>> P = np.array([[0.2, 0.8], [0.9, 0.1], [0.1, 0.9], [0.7, 0.3]] * 8)
         >>> clf = fit_text_classifier(texts, P, dev_texts=np.array(["win", "mum"]),
-        ...                           dev_y=[1, 0], label_type="auto")
+        ...                           dev_y=[1, 0], label_type="auto", epochs=5)
         >>> predict_proba(clf, ["prize"]).shape
         (1, 2)
+        >>> clf.label_type_ in ("soft", "hard"), sorted(clf.label_type_scores_)
+        (True, ['hard', 'soft'])
     """
     config = _self_training_config(self_training, dev_texts)
     trainer, P, covered, weights, label_types, class_w = _prepare(
