@@ -190,7 +190,7 @@ def test_user_workflow_apply_analyze_fit_train_export(youtube, tmp_path, cli):
     youtube.valid.frame.assign(label=youtube.valid.y).to_csv(dev, index=False)
     proc = cli("train", "--quiet", "--input", str(data), "--soft-labels", str(P_path),
                    "--label-matrix", str(L_path), "--dev-input", str(dev), "--dev-gold-column",
-                   "label", "--label-type", "auto", "--out", str(tmp_path / "clf.keras"))
+                   "label", "--label-type", "soft", "--out", str(tmp_path / "clf.keras"))
     assert proc.returncode == 0, proc.stderr
     assert "dev accuracy" in proc.stdout
     import keras

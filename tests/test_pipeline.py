@@ -25,8 +25,9 @@ def result(youtube_frames, tmp_path_factory):
     train, dev = youtube_frames
     out = tmp_path_factory.mktemp("pipeline")
     lfs = ts.LFSet(ts.spam_lfs(), cardinality=2)
+    # soft targets: the soft/hard choice of "auto" is tested in tests/classify
     return out, ts.run_pipeline(train, lfs, dev=dev, gold_column="label", out_dir=out,
-                                verbose=False)
+                                label_type="soft", verbose=False)
 
 
 @pytest.mark.data

@@ -5,7 +5,9 @@ youtube: the compiled spam LFs; CFPB complaints: the LFs and split of
 here with the gold dev split, as ``run_pipeline`` fits it
 (``ts.LabelModel(cardinality=C).fit(L_train, L_dev, y_dev)``: the dev split makes its choices),
 its test accuracy computed, not hard-coded. The classifier is ``ts.fit_text_classifier`` with its defaults and
-``label_type="auto"`` (early stopping and the soft/hard choice on the gold dev split only).
+``label_type="auto"`` (early stopping and the soft/hard choice on the gold dev split only); on
+CFPB soft targets only, which is what ``"auto"`` keeps there (measured: the same 0.741), since the
+multiclass recipe is among the costliest fits of the suite.
 Scores are printed (run with ``-s``); the side-by-side table is BENCHMARKS.md, "Classifier".
 On youtube the classifier beats its label model (measured 0.924 vs 0.868). On CFPB it does
 not: measured 0.741 against the label model's 0.759 (with the dev split; without it 0.700-0.737
@@ -33,10 +35,10 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _fit(C, texts, L, dev_texts, L_dev, dev_y, test_texts, L_test, y_test):
+def _fit(C, texts, L, dev_texts, L_dev, dev_y, test_texts, L_test, y_test, label_type="auto"):
     lm = ts.LabelModel(cardinality=C).fit(L, L_dev, dev_y)
     clf = ts.fit_text_classifier(texts, lm.predict_proba(L), L, dev_texts=dev_texts,
-                                 dev_y=dev_y, label_type="auto")
+                                 dev_y=dev_y, label_type=label_type)
     probs = ts.predict_proba(clf, test_texts)
     print(f"\n  label model {ts.metric_score(y_test, lm.predict_proba(L_test)):.3f}, "
           f"classifier {ts.metric_score(y_test, probs):.3f} (test accuracy)")
@@ -68,7 +70,7 @@ def cfpb_fit(cfpb_csv):
     lfs = ts.LFSet(mod.lfs, cardinality=mod.cardinality)
     L_train, L_dev, L_test = lfs.apply(train), lfs.apply(dev), lfs.apply(test)
     run = _fit(mod.cardinality, train["text"], L_train, dev["text"], L_dev, dev["y"].to_numpy(),
-               test["text"], L_test, test["y"].to_numpy())
+               test["text"], L_test, test["y"].to_numpy(), label_type="soft")
     run.y_test = test["y"].to_numpy()
     return run
 
