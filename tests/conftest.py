@@ -99,11 +99,3 @@ def cli(capsys):
         return subprocess.CompletedProcess(["tfsnorkel", *args], code, out.out, out.err)
 
     return call
-
-
-def pytest_collection_modifyitems(config, items):
-    """Modules holding ``slow`` tests run first (each module kept whole, so its fixtures are set
-    up once): README's command runs 2 xdist workers, and a long test started last would leave
-    one worker idle at the end."""
-    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module.__name__ not in slow)
