@@ -300,7 +300,7 @@ def _run(data, lfset, text_column, dev, gold_column, y_dev, out, label_type, epo
     # A gold dev set is used fully: it chooses the abstain model and co-abstention weight and
     # sets the class balance (LabelModel.fit), as it chooses the classifier's epoch below.
     lm = LabelModel(cardinality=C, seed=seed).fit(
-        L, None if dev is None else L_dev, y_dev, lf_names=lfset.names
+        L, L_dev, y_dev, lf_names=lfset.names
     )
     P = lm.predict_proba(L)
     if verbose:

@@ -52,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tfsnorkel.labelmodel.em import ExactEM, covered_balance, group_codes
+from tfsnorkel.labelmodel.em import ExactEM, _row_log_lik, covered_balance, group_codes
 from tfsnorkel.labelmodel.stats import LabelStats
 from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
 from tfsnorkel.labels import check_label_matrix
@@ -180,9 +180,8 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
         seen = codes[at] == code
         out += np.where(seen[:, None], table[at], -np.inf)
         silent += table[0] if codes[0] == 0 else -np.inf
-    top = out.max(1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        row_ll = top[:, 0] + np.log(np.exp(out - top).sum(1))
+        row_ll = _row_log_lik(out)
         p_covered = 1.0 - np.exp(np.logaddexp.reduce(silent))
         return float((n * row_ll).sum() / n.sum() - math.log(max(p_covered, 1e-300)))
 
