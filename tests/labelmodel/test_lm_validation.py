@@ -77,8 +77,8 @@ def test_call_does_not_wrap_int64_votes(lm):
 
 
 def test_predict_proba_batches_by_memory_and_matches_one_call(lm, monkeypatch):
-    # 1000 LFs x 100 classes would build a [65536, 1000, 100] float tensor (26 GB) in one call;
-    # predict_proba caps the rows per call by m * C, with the same soft labels.
+    # A batch's [rows, m] votes and [rows, C] logits stay under _CALL_FLOATS cells (call
+    # gathers only the votes that exist), with the same soft labels as one call.
     import tfsnorkel.labelmodel.layer as layer
 
     seen = []
@@ -88,7 +88,7 @@ def test_predict_proba_batches_by_memory_and_matches_one_call(lm, monkeypatch):
         seen.append(len(x))
         return original(self, x, *a, **k)
 
-    monkeypatch.setattr(layer, "_CALL_FLOATS", 3 * 2 * 7)  # 7 rows per call for 3 LFs x 2
+    monkeypatch.setattr(layer, "_CALL_FLOATS", 3 * 7)  # 7 rows per call for 3 LFs, 2 classes
     monkeypatch.setattr(layer.LabelModel, "__call__", spy)
     P = lm.predict_proba(L[:50])
     assert max(seen) == 7 and sum(seen) == 50

@@ -74,12 +74,18 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
+from tfsnorkel.labelmodel import em_votes
+from tfsnorkel.labelmodel.stats import take_columns
 from tfsnorkel.labelmodel.structure import vote_matrix
 
 __all__ = ["ExactEM", "abstain_weights", "covered_balance", "group_codes", "softmax"]
 
 _EPS = 1e-6
+# Runs of the forms whose tables are a constant plus one class go through the O(votes)
+# iterations of :mod:`~tfsnorkel.labelmodel.em_votes` (the same EM; tests compare the two).
+USE_VOTES_EM = True
 
 
 def _row_log_lik(logits: np.ndarray) -> np.ndarray:
@@ -88,15 +94,28 @@ def _row_log_lik(logits: np.ndarray) -> np.ndarray:
     return mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))
 
 
+def _posterior(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """In place: ``logits`` becomes the posterior (softmax of each row); also returns each
+    row's ``log sum_y exp(logits)``, as :func:`softmax` and :func:`_row_log_lik` give them,
+    without their temporaries (``[K, C]`` is the largest array of an EM step)."""
+    mx = logits.max(axis=1)
+    logits -= mx[:, None]
+    np.exp(logits, out=logits)
+    tot = logits.sum(axis=1)
+    logits /= tot[:, None]
+    return logits, mx + np.log(tot)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=1, keepdims=True)
 
 
-def group_codes(rows: np.ndarray, group: Sequence[int], cardinality: int) -> np.ndarray:
+def group_codes(rows, group: Sequence[int], cardinality: int) -> np.ndarray:
+    """``[K]`` int64 code of each row's votes on the LFs of ``group`` (dense or CSR rows)."""
     radix = (cardinality + 1) ** np.arange(len(group), dtype=np.int64)
-    return (rows[:, list(group)].astype(np.int64) + 1) @ radix
+    return (take_columns(rows, group).astype(np.int64) + 1) @ radix
 
 
 def _one_coin_tables(acc: np.ndarray, prop: np.ndarray, cardinality: int) -> np.ndarray:
@@ -145,18 +164,27 @@ class ExactEM:
         self.acc_prior = acc_prior
         self.min_accuracy = min_accuracy
         self.smoothing = smoothing
-        self.voted = self.rows >= 0
         self.single = np.ones(self.m, bool)
         self.patterns = []
         for g in self.groups:
             self.single[g] = False
             codes, inv = np.unique(group_codes(self.rows, g, cardinality), return_inverse=True)
             self.patterns.append((codes, inv.ravel()))
-        self.coverage = (self.n[:, None] * self.voted).sum(0) / max(self.n.sum(), 1.0)
-        self.total = (self.n[:, None] * self.voted).sum(0)
-        # Sparse [K, m*C] indicator of singleton votes (column j*C + v): both EM steps are
-        # then one sparse product each.
-        self.votes = vote_matrix(self.rows, cardinality, self.single)
+        # Sparse [K, m*C] indicators of the votes (column j*C + v), of every LF and of the
+        # singletons: both EM steps are then sparse products whose cost grows with the
+        # number of votes, not with K * m.
+        self.all_votes = vote_matrix(self.rows, cardinality)
+        self.votes = vote_matrix(self.rows, cardinality, self.single) if self.groups else self.all_votes
+        self.total = np.asarray(self.all_votes.T @ self.n).reshape(self.m, cardinality).sum(1)
+        self.coverage = self.total / max(self.n.sum(), 1.0)
+        # [m*C, K] singleton votes weighted by their row counts (imputed rows, whose counts
+        # run_truncated sets, hold no vote).
+        self.covered = np.diff(self.all_votes.indptr) > 0
+        # [m*C, m]: collapses a vote column j*C + v onto its LF j.
+        self._to_lf = sp.csr_matrix(
+            (np.ones(self.m * cardinality), np.repeat(np.arange(self.m), cardinality),
+             np.arange(self.m * cardinality + 1)), shape=(self.m * cardinality, self.m)
+        )
         self._dirichlet = None
         # The number of trailing rows that are imputed, not observed (run_truncated).
         self.imputed = 0
@@ -166,19 +194,39 @@ class ExactEM:
         """The class each LF votes (unipolar sets; `None` otherwise) and how much each
         singleton abstain counts as evidence (:func:`abstain_weights`)."""
         self.lf_classes = None if lf_classes is None else np.asarray(lf_classes, int)
-        self.counted = abstain_weights(self.rows, self.c, lf_classes, weight) * self.single[None, :]
+        self.abstain_weight = float(weight)
+        self._stacked = None  # built by the first dense logits() that needs it
+
+    def _stacked_votes(self) -> sp.csr_matrix:
+        """``[K, m*C + C + m]``: votes, classes voted in the row, singletons that voted.
+
+        With co-abstention, :meth:`logits` is one sparse product of it.
+        """
+        if self._stacked is None:
+            own = _class_indicator(self.lf_classes, self.c)
+            cv = (self.all_votes @ self._to_lf @ own).tocsr()  # [K, m] fired, then classes
+            cv.data[:] = 1.0
+            self._stacked = sp.hstack(
+                [self.votes, cv, (self.votes @ self._to_lf).tocsr()], format="csr"
+            )
+        return self._stacked
 
     def init_posterior(self) -> np.ndarray:
         """Vote in which each group counts once; rows with no vote get the uniform distribution."""
         w = np.ones(self.m)
         for g in self.groups:
             w[g] = 1.0 / len(g)
-        votes = vote_matrix(self.rows, self.c) if self.groups else self.votes
-        weights = np.zeros((self.m, self.c, self.c))
-        weights[:, np.arange(self.c), np.arange(self.c)] = w[:, None]
-        scores = np.asarray(votes @ weights.reshape(self.m * self.c, self.c))
-        tot = scores.sum(axis=1, keepdims=True)
-        return self.clamp(np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c))
+        # Class v of LF j's vote gets weight w_j: a [m*C, C] map, applied by row chunks.
+        weights = sp.csr_matrix(
+            (np.repeat(w, self.c), (np.arange(self.m * self.c), np.tile(np.arange(self.c), self.m))),
+            shape=(self.m * self.c, self.c),
+        )
+        q = np.empty((len(self.n), self.c))
+        for part in self.row_chunks():
+            scores = (self.all_votes[part] @ weights).toarray()
+            tot = scores.sum(axis=1, keepdims=True)
+            q[part] = np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c)
+        return self.clamp(q)
 
     def clamp(self, q: np.ndarray) -> np.ndarray:
         """Posterior with the gold dev rows (if any) set to their labels."""
@@ -199,7 +247,7 @@ class ExactEM:
             c, (a0, b0) = self.c, self.acc_prior
             weight, mean = a0 + b0, a0 / (a0 + b0)
             marg = (
-                np.asarray(vote_matrix(self.rows, c).T @ self.n).reshape(self.m, c) / self.n.sum()
+                np.asarray(self.all_votes.T @ self.n).reshape(self.m, c) / self.n.sum()
             )  # [m, v]
             ref = np.full((c, c), (1 - mean) / (c - 1))
             np.fill_diagonal(ref, mean)  # ref[v, y] = P0(y | vote v)
@@ -214,12 +262,16 @@ class ExactEM:
 
     def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """MAP parameters from posterior ``q``: singleton log-tables ``[m, C, C + 1]``, groups'."""
-        r = q * self.n[:, None]
-        counts = np.asarray(self.votes.T @ r).reshape(self.m, self.c, self.c)  # [j, v, y]
+        # The count-weighted posterior is never formed ([K, C]): the weights ride on the votes.
+        if getattr(self, "_votes_t_n", None) is None:
+            # Imputed rows (whose counts run_truncated sets) hold no vote.
+            self._votes_t_n = self.votes.T.multiply(self.n[None, :]).tocsr()
+        counts = np.asarray(self._votes_t_n @ q).reshape(self.m, self.c, self.c)  # [j, v, y]
+        r_sum = self.n @ q
         if self.abstain == "class_conditional":
             cnt = np.empty((self.m, self.c, self.c + 1))
             cnt[:, :, 1:] = counts.transpose(0, 2, 1)
-            cnt[:, :, 0] = r.sum(0)[None, :] - counts.sum(1)
+            cnt[:, :, 0] = r_sum[None, :] - counts.sum(1)
             cnt = np.maximum(cnt, 0.0) + self.dirichlet_prior()
             t = cnt / cnt.sum(2, keepdims=True)
             if self.lf_classes is not None:
@@ -244,7 +296,9 @@ class ExactEM:
         tables = []
         for codes, inv in self.patterns:
             cnt = np.stack(
-                [np.bincount(inv, weights=r[:, y], minlength=len(codes)) for y in range(self.c)], 1
+                [np.bincount(inv, weights=q[:, y] * self.n, minlength=len(codes))
+                 for y in range(self.c)],
+                1,
             )
             cnt = cnt + self.smoothing
             probs = cnt / cnt.sum(0, keepdims=True)
@@ -257,25 +311,61 @@ class ExactEM:
             tables.append(np.log(np.maximum(probs, 1e-300)))
         return lt, tables
 
-    def logits(self, log_prior: np.ndarray, lt: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
-        # Singletons: a vote for v adds log P(v | y) (one sparse product covers the votes), a
-        # counted abstain log P(abstain | y).
-        w = lt[:, :, 1:].transpose(0, 2, 1)  # [j, v, y]
-        out = np.asarray(self.votes @ w.reshape(self.m * self.c, self.c))
-        out += self.counted @ lt[:, :, 0] + log_prior[None, :]
+    def logits(
+        self, log_prior: np.ndarray, lt: np.ndarray, tables: list[np.ndarray], rows: slice = slice(None)
+    ) -> np.ndarray:
+        # Singletons: a vote for v adds log P(v | y), a counted abstain log P(abstain | y)
+        # (:func:`abstain_weights`). Every singleton's abstain term is summed once, and a
+        # vote replaces its LF's: one sparse product over the votes, none over K * m cells.
+        a = lt[:, :, 0] * self.single[:, None]  # [j, y] log P(abstain | y), singletons only
+        w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(self.m * self.c, self.c)
+        if self.lf_classes is not None and self.abstain_weight != 1.0:
+            # A silent LF of a class that some LF votes in the row counts with the weight:
+            # (weight - 1) * (the singletons of the row's voted classes - those that voted).
+            own_a = a * (self.lf_classes >= 0)[:, None]
+            per_class = _class_indicator(self.lf_classes, self.c).T @ own_a  # [k, y]
+            dw = self.abstain_weight - 1.0
+            x = self._stacked_votes()
+            out = (x if rows == slice(None) else x[rows]) @ np.concatenate(
+                [w, dw * per_class, -dw * own_a]
+            )
+        else:
+            out = (self.votes if rows == slice(None) else self.votes[rows]) @ w
+        out = np.asarray(out)
+        out += a.sum(0)[None, :] + log_prior[None, :]
         for (codes, inv), t in zip(self.patterns, tables):
-            out += t[inv]
+            out += t[inv[rows]]
         return out
+
+    def row_chunks(self, rows: slice = slice(None), size: int = 1 << 16):
+        """Row ranges of at most ``size`` rows covering ``rows`` (one-off dense passes over a
+        ``[K, C]`` quantity stay at ``size * C`` floats)."""
+        lo, hi, _ = rows.indices(len(self.n))
+        for start in range(lo, hi, size):
+            yield slice(start, min(start + size, hi))
+
+    def _votes_em(self):
+        """The ``O(votes)`` form of this EM (:mod:`~tfsnorkel.labelmodel.em_votes`), or `None`."""
+        if not USE_VOTES_EM or not em_votes.applies(self):
+            return None
+        key = (self.abstain, None if self.lf_classes is None else self.lf_classes.tobytes())
+        if getattr(self, "_votes_key", None) != key:
+            self._votes_key, self._votes = key, em_votes.VotesEM(self)
+        return self._votes
 
     def run(self, log_prior: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
         """EM from posterior ``q``; returns LF log-tables, group tables, posterior, iterations."""
+        fast = self._votes_em()
+        if fast is not None:
+            lt, q, _, it = fast.run(log_prior, q, max_iter, tol)
+            return lt, [], q, it
         prev = -np.inf
         lt, tables = self.m_step(q)
         it = 0
         for it in range(1, max_iter + 1):
-            logits = self.logits(log_prior, lt, tables)
-            ll = float((self.n * _row_log_lik(logits)).sum() / self.n.sum())
-            q = self.clamp(softmax(logits))
+            q, row_ll = _posterior(self.logits(log_prior, lt, tables))
+            ll = float((self.n * row_ll).sum() / self.n.sum())
+            q = self.clamp(q)
             lt, tables = self.m_step(q)
             if abs(ll - prev) < tol:
                 break
@@ -293,16 +383,20 @@ class ExactEM:
         Returns:
             LF log-tables, group tables, posterior, class balance, iterations.
         """
-        prev = -np.inf
         c = self.c
         pi = np.asarray(pi, float)
+        fast = self._votes_em()
+        if fast is not None:
+            lt, q, pi, it = fast.run(None, q, max_iter, tol, learn_balance=True, pi=pi)
+            return lt, [], q, pi, it
+        prev = -np.inf
         lt, tables = self.m_step(q)
         it = 0
         for it in range(1, max_iter + 1):
-            logits = self.logits(np.log(pi), lt, tables)
-            ll = float((self.n * _row_log_lik(logits)).sum() / self.n.sum())
-            q = self.clamp(softmax(logits))
-            pi = ((q * self.n[:, None]).sum(0) + 1.0) / (self.n.sum() + c)
+            q, row_ll = _posterior(self.logits(np.log(pi), lt, tables))
+            ll = float((self.n * row_ll).sum() / self.n.sum())
+            q = self.clamp(q)
+            pi = (self.n @ q + 1.0) / (self.n.sum() + c)
             lt, tables = self.m_step(q)
             if abs(ll - prev) < tol:
                 break
@@ -335,22 +429,28 @@ class ExactEM:
         c = self.c
         k = len(self.n) - c
         pi = np.asarray(pi, float)
+        fast = self._votes_em()
+        if fast is not None:
+            lt, q, pi, it = fast.run(
+                None, q, max_iter, tol, learn_balance=learn_balance, truncated=True, pi=pi
+            )
+            return lt, [], q, pi, it
         lt, tables = self.m_step(q)
         prev, it = -np.inf, 0
         for it in range(1, max_iter + 1):
             logits = self.logits(np.log(pi), lt, tables)
             silent = np.clip(np.exp(logits[k] - np.log(pi)), 0.0, 1.0 - 1e-9)  # s(y)
             n_cov = self.n[:k].sum()
+            q, row_ll = _posterior(logits)
             ll = float(
-                ((self.n[:k] * _row_log_lik(logits[:k])).sum()
-                 - n_cov * math.log(float(pi @ (1 - silent))))
+                ((self.n[:k] * row_ll[:k]).sum() - n_cov * math.log(float(pi @ (1 - silent))))
                 / n_cov
             )
-            q = self.clamp(softmax(logits))
-            by_class = (q[:k] * self.n[:k, None]).sum(0)
+            q = self.clamp(q)
+            by_class = self.n[:k] @ q[:k]
             self.n[k:] = by_class * silent / (1 - silent)
             if learn_balance:
-                pi = ((q * self.n[:, None]).sum(0) + 1.0) / (self.n.sum() + c)
+                pi = (self.n @ q + 1.0) / (self.n.sum() + c)
             lt, tables = self.m_step(q)
             if abs(ll - prev) < tol:
                 break
@@ -367,13 +467,17 @@ class ExactEM:
         which is what structure learning compares pairwise joints against. ``rows`` selects
         the rows they are taken over (default: all).
         """
-        r = (softmax(self.logits(log_prior, lt, tables)) * self.n[:, None])[rows]
-        votes = (vote_matrix(self.rows, self.c) if self.groups else self.votes)[rows]
+        votes_cnt = np.zeros((self.m * self.c, self.c))
+        r_sum = np.zeros(self.c)
+        for part in self.row_chunks(rows):
+            r = softmax(self.logits(log_prior, lt, tables, part)) * self.n[part, None]
+            votes_cnt += np.asarray(self.all_votes[part].T @ r)
+            r_sum += r.sum(0)
         cnt = np.empty((self.m, self.c + 1, self.c))
-        cnt[:, 1:, :] = np.asarray(votes.T @ r).reshape(self.m, self.c, self.c)
-        cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)  # abstains
+        cnt[:, 1:, :] = votes_cnt.reshape(self.m, self.c, self.c)
+        cnt[:, 0, :] = r_sum[None, :] - cnt[:, 1:, :].sum(1)  # abstains
         cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
-        return r.sum(0) / r.sum(), cnt / cnt.sum(2, keepdims=True)
+        return r_sum / r_sum.sum(), cnt / cnt.sum(2, keepdims=True)
 
 
 def _tie_false_positives(
@@ -398,6 +502,15 @@ def _tie_false_positives(
     t[j, :, 0] = np.maximum(1.0 - t[j, :, 1:].sum(2), 1e-12)
 
 
+def _class_indicator(lf_classes: np.ndarray, cardinality: int) -> sp.csr_matrix:
+    """``[m, C]`` sparse: 1 where LF ``j`` votes class ``k`` (``lf_classes[j] == k``)."""
+    lf_classes = np.asarray(lf_classes)
+    j = np.flatnonzero(lf_classes >= 0)
+    return sp.csr_matrix(
+        (np.ones(len(j)), (j, lf_classes[j])), shape=(len(lf_classes), cardinality)
+    )
+
+
 def abstain_weights(
     rows: np.ndarray, cardinality: int, lf_classes: np.ndarray | None, weight: float
 ) -> np.ndarray:
@@ -419,8 +532,11 @@ def abstain_weights(
 def covered_balance(em: ExactEM, lt: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
     """Smoothed mean posterior, under a uniform reference balance, of the rows with a vote."""
     c = em.c
-    q = softmax(em.logits(np.full(c, -math.log(c)), lt, tables)) * em.n[:, None]
-    covered = em.voted.any(1)
+    covered = em.covered
     if not covered.any():
         return np.full(c, 1.0 / c)
-    return (q[covered].sum(0) + 1.0) / (q[covered].sum() + c)
+    total = np.zeros(c)
+    for part in em.row_chunks():
+        q = softmax(em.logits(np.full(c, -math.log(c)), lt, tables, part)) * em.n[part, None]
+        total += q[covered[part]].sum(0)
+    return (total + 1.0) / (total.sum() + c)

@@ -53,7 +53,12 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from tfsnorkel.labelmodel.em import ExactEM, _row_log_lik, covered_balance, group_codes
-from tfsnorkel.labelmodel.stats import LabelStats
+from tfsnorkel.labelmodel.stats import (
+    LabelStats,
+    check_sparse_votes,
+    covered_rows,
+    stack_rows,
+)
 from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
 from tfsnorkel.labels import check_label_matrix
 
@@ -157,23 +162,20 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
         The mean over covered rows (nats), ``-inf`` if a row has probability 0.
     """
     c = fitted.lf_log_tables.shape[1]
-    keep = (rows >= 0).any(1)
+    keep = covered_rows(rows)
     rows, n = rows[keep], counts[keep].astype(np.float64)
-    if not len(rows):
+    if not rows.shape[0]:
         return 0.0
     lt = fitted.lf_log_tables
     single = np.ones(rows.shape[1], bool)
     for g in fitted.groups:
         single[g] = False
     log_prior = np.log(np.maximum(fitted.vote_prior, 1e-300))
-    out = np.tile(log_prior, (len(rows), 1))
-    silent = log_prior.copy()
-    for j in np.flatnonzero(single):
-        v = rows[:, j]
-        voted = v >= 0
-        out[~voted] += lt[j, :, 0]
-        out[voted] += lt[j, :, 1:].T[v[voted]]
-        silent += lt[j, :, 0]
+    # Every singleton's abstain term once, a vote replacing its LF's (sparse over the votes).
+    a = lt[:, :, 0] * single[:, None]  # [j, y]
+    w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(-1, c)  # [j*C + v, y]
+    silent = log_prior + a.sum(0)
+    out = np.asarray(vote_matrix(rows, c, single) @ w) + silent[None, :]
     for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
         code = group_codes(rows, g, c)
         at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
@@ -231,7 +233,7 @@ def select_abstain_model(
     Returns:
         The chosen fit.
     """
-    n_cov = float(stats.counts[(stats.rows >= 0).any(1)].sum())
+    n_cov = float(stats.counts[covered_rows(stats.rows)].sum())
     fits, records = [], []
     for form in ("class_conditional", "independent"):
         fitted = fit_parameters(stats, dataclasses.replace(s, abstain_model=form), L_dev, yd)
@@ -262,16 +264,15 @@ def to_stats(L: Any, cardinality: int) -> LabelStats:
     if isinstance(L, (tf.data.Dataset, Iterator)):
         # A stream of label-matrix batches, or of (features, L_batch) pairs as the labeling
         # stage yields them: the label matrix is the last element of a pair.
+        # Batches of ``tf.sparse.SparseTensor`` store class index + 1 (abstains not stored),
+        # as scipy matrices do; iterated as tensors (``as_numpy_iterator`` would densify them
+        # with 0 for the missing entries).
         stats = LabelStats(cardinality)
-        batches = L.as_numpy_iterator() if isinstance(L, tf.data.Dataset) else L
-        for batch in batches:
+        for batch in L:
             stats.update(batch[-1] if isinstance(batch, tuple) else batch)
         return stats
     if sp.issparse(L):
-        stats = LabelStats(cardinality)
-        for block in sparse_vote_batches(L, cardinality):
-            stats.update(block)
-        return stats
+        return LabelStats(cardinality).update(L)  # CSR storage: memory grows with the votes
     return LabelStats.from_matrix(check_label_matrix(L, cardinality=cardinality), cardinality)
 
 
@@ -298,25 +299,7 @@ def sparse_vote_batches(L: Any, cardinality: int, batch_rows: int = 65536) -> It
         >>> next(sparse_vote_batches(sp.csr_matrix([[0, 2], [1, 0]]), 2)).tolist()
         [[-1, 1], [0, -1]]
     """
-    L = sp.csr_matrix(L)
-    data = L.data
-    if data.size and (
-        not np.all(np.isfinite(data))
-        or np.any(data != np.round(data))
-        or data.min() < 0
-        or data.max() > cardinality
-    ):
-        bad = int(
-            np.flatnonzero(
-                ~np.isfinite(data) | (data != np.round(data)) | (data < 0) | (data > cardinality)
-            )[0]
-        )
-        row = int(np.searchsorted(L.indptr, bad, side="right") - 1)
-        raise ValueError(
-            f"a sparse label matrix stores class index + 1 (1..{cardinality}; abstain = not "
-            f"stored): LF column {int(L.indices[bad])} holds {data[bad].item()!r} at row {row}. "
-            f"Received: a {L.shape[0]}x{L.shape[1]} sparse matrix"
-        )
+    L = check_sparse_votes(L, cardinality)
     for i in range(0, L.shape[0], batch_rows):
         yield L[i : i + batch_rows].toarray().astype(np.int32) - 1
 
@@ -363,11 +346,11 @@ def _covered_fit(rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed,
         ``(em, lf log-tables, group tables, balance)``, or `None` without a covered row.
     """
     c = s.cardinality
-    keep = (rows >= 0).any(1)
+    keep = covered_rows(rows)
     if not keep.any():
         return None
     k, m = int(keep.sum()), rows.shape[1]
-    aug_rows = np.concatenate([rows[keep], np.full((c, m), -1, rows.dtype)])
+    aug_rows = stack_rows(rows[keep], np.full((c, m), -1, np.int32))
     aug_counts = np.concatenate([counts[keep], np.ones(c, counts.dtype)])
     aug_labels = np.concatenate(
         [np.full(k, -1) if labels is None else labels[keep], np.arange(c)]
@@ -421,9 +404,9 @@ def fit_parameters(
     rows, counts, labels = stats.rows, stats.counts, None
     if L_dev is not None and yd is not None and s.anchor_dev:
         # Gold dev rows join the EM with their posterior held at the gold label.
-        rows = np.concatenate([rows, L_dev.astype(rows.dtype)])
+        rows = stack_rows(rows, L_dev)
         counts = np.concatenate([counts, np.ones(len(L_dev), np.int64)])
-        labels = np.concatenate([np.full(len(stats.rows), -1), yd])
+        labels = np.concatenate([np.full(stats.rows.shape[0], -1), yd])
 
     vote_counts = np.asarray(vote_matrix(rows, c).T @ counts).reshape(m, c)
     unipolar = bool(np.all((vote_counts > 0).sum(1) <= 1))
@@ -497,15 +480,15 @@ def fit_parameters(
         )
         s_rows, s_counts = stats.rows, stats.counts
         if em.imputed:
-            keep = (s_rows >= 0).any(1)
+            keep = covered_rows(s_rows)
             s_rows, s_counts = s_rows[keep], s_counts[keep]
-        if len(s_rows) > _STRUCTURE_ROWS:
+        if s_rows.shape[0] > _STRUCTURE_ROWS:
             # Pair statistics from a weighted subsample of rows: sampling noise in the
             # divergence is about cells / (2 * 20k): 2e-4 for 2 classes, 0.01 for 20,
             # well below the threshold.
             rng = np.random.default_rng(s.seed)
             p = s_counts / s_counts.sum()
-            pick = rng.choice(len(s_rows), size=_STRUCTURE_ROWS, p=p)
+            pick = rng.choice(s_rows.shape[0], size=_STRUCTURE_ROWS, p=p)
             idx, s_counts = np.unique(pick, return_counts=True)
             s_rows = s_rows[idx]
         scores = pair_scores(s_rows, s_counts, c, post_pi, post_tables)

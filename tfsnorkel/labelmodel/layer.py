@@ -365,43 +365,73 @@ class LabelModel(keras.layers.Layer):
             L = tf.cast(L, tf.int32)
             L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
             idx = L + 1  # [b, m] in 0..C
-            flat = tf.reshape(
-                tf.transpose(tf.convert_to_tensor(self.lf_log_probs), [0, 2, 1]), [m * (c + 1), c]
-            )
-            per_lf = tf.gather(
-                flat, idx + tf.range(m, dtype=tf.int32)[None, :] * (c + 1)
-            )  # [b, m, C]
-            single = np.ones(m, np.float32)
+            rows = tf.shape(L)[0]
+            lp = tf.convert_to_tensor(self.lf_log_probs)  # [m, C, C + 1]
+            flat = tf.reshape(tf.transpose(lp, [0, 2, 1]), [m * (c + 1), c])  # row j*(C+1) + v+1
+            single_np = np.ones(m, np.float32)
             for g in self.groups:
-                single[g] = 0.0
-            if self.lf_classes is not None:
-                # An abstain counts only where no LF of its class votes (module doc).
-                own = np.asarray(self.lf_classes)[:, None] == np.arange(c)[None, :]  # [m, C]
-                own = tf.constant(own.astype(np.float32))
-                fired = tf.cast(L >= 0, tf.float32)
-                some = tf.matmul(
-                    tf.cast(tf.matmul(fired, own) > 0, tf.float32), own, transpose_b=True
-                )  # [b, m]
-                keep = tf.where((L < 0) & (some > 0), self._call_co_abstain_weight(), 1.0)
-                per_lf = per_lf * keep[:, :, None]
+                single_np[g] = 0.0
+            single = tf.constant(single_np)
+            # Only the votes that exist are gathered ([votes, C], never [b, m, C]): every
+            # singleton's abstain term is summed once, and a vote replaces its LF's.
+            absn = lp[:, :, 0] * single[:, None]  # [m, C] log P(abstain | y)
+            at = tf.where(L >= 0)  # [votes, 2]: row, LF
+            r, j = tf.cast(at[:, 0], tf.int32), tf.cast(at[:, 1], tf.int32)
+            v = tf.gather_nd(L, at)
+            contrib = (tf.gather(flat, j * (c + 1) + v + 1) - tf.gather(absn, j)) * tf.gather(
+                single, j
+            )[:, None]
+            vote_sum = tf.math.unsorted_segment_sum(contrib, r, rows)  # [b, C]
             any_vote = tf.reduce_any(L >= 0, axis=1, keepdims=True)
             prior = tf.where(
                 any_vote,
                 tf.convert_to_tensor(self.log_vote_prior)[None, :],
                 tf.convert_to_tensor(self.log_class_balance)[None, :],
             )
-            logits = prior + tf.reduce_sum(per_lf * single[None, :, None], axis=1)
+            logits = prior + tf.reduce_sum(absn, axis=0)[None, :] + vote_sum
+            class_voted = None
+            if self.lf_classes is not None:
+                # An abstain counts with the co-abstention weight where an LF of its class
+                # votes (module doc): (weight - 1) * the silent singletons of the voted classes.
+                lf_classes = np.asarray(self.lf_classes, np.int32)
+                own = (lf_classes[:, None] == np.arange(c)[None, :]).astype(np.float32)  # [m, C]
+                cls = tf.gather(tf.constant(lf_classes), j)
+                has = cls >= 0
+                seg = tf.boolean_mask(r * c + cls, has)
+                class_voted = tf.reshape(
+                    tf.minimum(
+                        tf.math.unsorted_segment_sum(tf.ones_like(seg, tf.float32), seg, rows * c),
+                        1.0,
+                    ),
+                    [rows, c],
+                )  # [b, C]
+                own_abs = absn * tf.constant(own.sum(1, keepdims=True))  # LFs with a class
+                per_class = tf.matmul(tf.constant(own), own_abs, transpose_a=True)  # [k, y]
+                voted_own = tf.math.unsorted_segment_sum(tf.gather(own_abs, j), r, rows)
+                logits += (self._call_co_abstain_weight() - 1.0) * (
+                    tf.matmul(class_voted, per_class) - voted_own
+                )
             for g, codes, table in zip(self.groups, self.group_codes, self.group_log_probs):
                 radix = tf.constant((c + 1) ** np.arange(len(g), dtype=np.int64))
-                code = tf.reduce_sum(
-                    tf.cast(tf.gather(idx, g, axis=1), tf.int64) * radix[None, :], axis=1
-                )
+                idx_g = tf.gather(idx, g, axis=1)  # [b, |g|]
+                code = tf.reduce_sum(tf.cast(idx_g, tf.int64) * radix[None, :], axis=1)
                 codes_t = tf.convert_to_tensor(codes)
                 pos = tf.minimum(
                     tf.searchsorted(codes_t, code), tf.shape(codes_t, out_type=tf.int32)[0] - 1
                 )
                 found = tf.equal(tf.gather(codes_t, pos), code)
-                fallback = tf.reduce_sum(tf.gather(per_lf, g, axis=1), axis=1)
+                # An unseen pattern: its LFs' singleton terms instead.
+                per_lf = tf.gather(flat, idx_g + tf.constant(np.asarray(g, np.int32) * (c + 1)))
+                if class_voted is not None:
+                    cls_g = np.asarray(self.lf_classes, np.int32)[g]
+                    some = tf.gather(class_voted, np.maximum(cls_g, 0), axis=1) * (
+                        (cls_g >= 0).astype(np.float32)
+                    )
+                    keep = tf.where(
+                        (idx_g == 0) & (some > 0), self._call_co_abstain_weight(), 1.0
+                    )
+                    per_lf = per_lf * keep[:, :, None]
+                fallback = tf.reduce_sum(per_lf, axis=1)
                 logits += tf.where(
                     found[:, None], tf.gather(tf.convert_to_tensor(table), pos), fallback
                 )
@@ -674,8 +704,9 @@ class LabelModel(keras.layers.Layer):
         Args:
             L: ``[N, m]`` votes (validated; a vote out of range names its LF column), or a
                 ``scipy.sparse`` matrix storing class index + 1 (abstains not stored).
-            batch_size: rows per ``call``, lowered so that ``call``'s ``[rows, m, C]``
-                per-LF tensor stays under 2**24 floats (64 MiB) for many LFs and classes.
+            batch_size: rows per ``call``, lowered so that a batch's ``[rows, m]`` votes
+                and ``[rows, C]`` logits stay under 2**24 cells each (``call`` gathers only
+                the votes that exist: its memory grows with the votes, not with m * C).
                 Defaults to `65536`.
 
         Returns:
@@ -693,7 +724,7 @@ class LabelModel(keras.layers.Layer):
                 f"this LabelModel was fitted on {self.num_lfs} LFs. "
                 f"Received a label matrix with {L.shape[1]} columns"
             )
-        batch_size = max(1, min(int(batch_size), _CALL_FLOATS // (self.num_lfs * self.cardinality)))
+        batch_size = max(1, min(int(batch_size), _CALL_FLOATS // max(self.num_lfs, self.cardinality)))
         out = [self(L[i : i + batch_size]).numpy() for i in range(0, len(L), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.cardinality), np.float32)
 

@@ -28,7 +28,7 @@ def vote_matrix(
     """Sparse ``[K, m * C]`` indicator of the votes in each row (column ``j * C + v``).
 
     Args:
-        rows: ``[K, m]`` votes (``-1`` = abstain).
+        rows: ``[K, m]`` votes (``-1`` = abstain), or CSR storing class index + 1.
         cardinality: number of classes ``C``.
         columns: boolean ``[m]`` mask of the LFs to include. Defaults to `None` (all).
 
@@ -36,6 +36,16 @@ def vote_matrix(
         A CSR matrix of ones, abstains left out.
     """
     k, m = rows.shape
+    if sp.issparse(rows):  # CSR storing class index + 1 (LabelStats' sparse storage)
+        keep = np.ones(rows.nnz, bool) if columns is None else np.asarray(columns, bool)[rows.indices]
+        counts = np.bincount(
+            np.repeat(np.arange(k), np.diff(rows.indptr))[keep], minlength=k
+        )
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        indices = (rows.indices[keep].astype(np.int64) * cardinality + rows.data[keep] - 1)
+        return sp.csr_matrix(
+            (np.ones(len(indices)), indices, indptr), shape=(k, m * cardinality)
+        )
     voted = rows >= 0
     if columns is not None:
         voted &= np.asarray(columns, bool)[None, :]
@@ -70,53 +80,41 @@ def pair_scores(
         >>> bool(s[0, 1] > 0.3)
         True
     """
-    c, c1 = cardinality, cardinality + 1
+    c = cardinality
     m = rows.shape[1]
     n = counts.astype(np.float64)
     total = n.sum()
-    observed = _vote_cooccurrence(rows, n, c).reshape(m, c, m, c) / total
-    # Cells with an abstain follow from the vote cells and each LF's vote marginals.
-    marg = (
-        np.stack(
-            [
-                np.bincount(np.where(rows[:, j] >= 0, rows[:, j], c), weights=n, minlength=c1)
-                for j in range(m)
-            ]
-        )[:, :c]
-        / total
-    )  # [m, C]
-    joint = np.empty((m, c1, m, c1))
-    joint[:, 1:, :, 1:] = observed
-    joint[:, 0, :, 1:] = marg[None, :, :] - observed.sum(1)
-    joint[:, 1:, :, 0] = marg[:, :, None] - observed.sum(3)
-    joint[:, 0, :, 0] = 1.0 - joint[:, 1:, :, :].sum((1, 3)) - joint[:, 0, :, 1:].sum(2)
-    observed = np.maximum(joint, 0.0).reshape(m * c1, m * c1)
-    flat = lf_tables.transpose(1, 0, 2).reshape(cardinality, m * c1)  # [C, m*(C+1)]
-    implied = (flat * class_balance[:, None]).T @ flat
+    x = vote_matrix(rows, c)
+    marg_all = np.asarray(x.T @ n) / total  # [m*C] vote marginals
+    # Only the cells an LF can fill are scored: its abstain and the values it votes. A cell
+    # never observed contributes 0 to the divergence, so this equals the full
+    # (C + 1) x (C + 1) joint of every pair, in O(columns^2) memory: 2 columns per LF for
+    # unipolar LFs, whatever C.
+    used = np.flatnonzero(marg_all > 0)
+    lf_of, val_of = used // c, used % c
+    e = np.zeros((len(used), m))
+    e[np.arange(len(used)), lf_of] = 1.0  # vote column -> its LF
+    xu = x[:, used]
+    vv = np.asarray((xu.T.multiply(n[None, :]).tocsr() @ xu).todense()) / total
+    marg = marg_all[used]
+    av = marg[None, :] - e.T @ vv  # [m, V]: LF j abstains, column (k, w) votes
+    aa = 1.0 - (e.T @ marg)[:, None] - av @ e  # [m, m]: both abstain
+    pi = np.asarray(class_balance, float)
+    t_vote = lf_tables[lf_of, :, val_of + 1].T  # [C, V]
+    t_abs = lf_tables[:, :, 0].T  # [C, m]
     eps = 1e-12
-    term = np.where(observed > 0, observed * (np.log(observed + eps) - np.log(implied + eps)), 0.0)
-    scores = term.reshape(m, c1, m, c1).sum(axis=(1, 3))
+
+    def kl(observed: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        observed = np.maximum(observed, 0.0)
+        implied = (a * pi[:, None]).T @ b
+        return np.where(
+            observed > 0, observed * (np.log(observed + eps) - np.log(implied + eps)), 0.0
+        )
+
+    term_av = kl(av, t_abs, t_vote) @ e  # [m, m]
+    scores = e.T @ kl(vv, t_vote, t_vote) @ e + term_av + term_av.T + kl(aa, t_abs, t_abs)
     np.fill_diagonal(scores, 0.0)
     return np.maximum(scores, 0.0)
-
-
-def _vote_cooccurrence(rows: np.ndarray, n: np.ndarray, c: int) -> np.ndarray:
-    """``[m*C, m*C]`` weighted counts of rows where LF j votes v and LF k votes w.
-
-    Dense BLAS on row chunks when ``m*C`` is small, a sparse product otherwise (its cost grows
-    with the square of the votes per row, not of ``m*C``).
-    """
-    k, m = rows.shape
-    x = vote_matrix(rows, c)
-    per_row = np.diff(x.indptr).astype(np.float64)
-    if k * (m * c) ** 2 <= 20 * float((per_row**2).sum()) + 1:
-        out = np.zeros((m * c, m * c))
-        for start in range(0, k, 16384):
-            dense = x[start : start + 16384].toarray().astype(np.float32)
-            weighted = dense * n[start : start + 16384, None].astype(np.float32)
-            out += weighted.T @ dense
-        return out
-    return np.asarray((x.T.multiply(n[None, :]).tocsr() @ x).todense())
 
 
 def merge_groups(scores: np.ndarray, threshold: float, max_group_size: int) -> list[list[int]]:
