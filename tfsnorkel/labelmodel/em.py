@@ -228,10 +228,11 @@ class ExactEM:
             q[part] = np.where(tot > 0, scores / np.maximum(tot, 1e-12), 1.0 / self.c)
         return self.clamp(q)
 
-    def clamp(self, q: np.ndarray) -> np.ndarray:
-        """Posterior with the gold dev rows (if any) set to their labels."""
+    def clamp(self, q: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Posterior with the gold dev rows (if any) set to their labels (in place if not
+        ``copy``)."""
         if self.labelled is not None and len(self.labelled):
-            q = q.copy()
+            q = q.copy() if copy else q
             q[self.labelled] = self.gold
         return q
 
@@ -344,6 +345,14 @@ class ExactEM:
         for start in range(lo, hi, size):
             yield slice(start, min(start + size, hi))
 
+    def release(self) -> None:
+        """Drops the caches built by the iterations (the stacked vote matrix, the ``O(votes)``
+        form, weighted transposes, the Dirichlet prior); they are rebuilt when needed."""
+        self._stacked = None
+        self._dirichlet = None
+        self._votes_t_n = None
+        self._votes_key, self._votes = None, None
+
     def _votes_em(self):
         """The ``O(votes)`` form of this EM (:mod:`~tfsnorkel.labelmodel.em_votes`), or `None`."""
         if not USE_VOTES_EM or not em_votes.applies(self):
@@ -404,7 +413,8 @@ class ExactEM:
         return lt, tables, q, pi, it
 
     def run_truncated(
-        self, pi: np.ndarray, q: np.ndarray, max_iter: int, tol: float, learn_balance: bool
+        self, pi: np.ndarray, q: np.ndarray, max_iter: int, tol: float, learn_balance: bool,
+        posterior: bool = True,
     ):
         """EM of the votes of covered rows, the uncovered rows imputed by the model.
 
@@ -422,6 +432,8 @@ class ExactEM:
             max_iter: iteration cap.
             tol: stop when the truncated log-likelihood per covered row changes less.
             learn_balance: update the balance in each M-step (else keep ``pi``).
+            posterior: return the ``[K, C]`` posterior (else `None` in its place, where the
+                ``O(votes)`` iterations run: it is never built). Defaults to `True`.
 
         Returns:
             LF log-tables, group tables, posterior, class balance, iterations.
@@ -432,7 +444,8 @@ class ExactEM:
         fast = self._votes_em()
         if fast is not None:
             lt, q, pi, it = fast.run(
-                None, q, max_iter, tol, learn_balance=learn_balance, truncated=True, pi=pi
+                None, q, max_iter, tol, learn_balance=learn_balance, truncated=True, pi=pi,
+                posterior=posterior,
             )
             return lt, [], q, pi, it
         lt, tables = self.m_step(q)

@@ -239,7 +239,7 @@ class VotesEM:
         """The full ``[K, C]`` clamped posterior (returned once, at the end of a run)."""
         q = post["eb"][None, :] * (np.exp(post["bmax"] - post["mx"]) / post["z"])[:, None]
         q[self.p_row, self.p_cls] = post["q_entry"]
-        return self.em.clamp(q)
+        return self.em.clamp(q, copy=False)
 
     def statistics(self, post: dict, weights: np.ndarray | None = None):
         """The clamped posterior at each vote's class and the class totals ``sum_i w_i q_i``."""
@@ -267,8 +267,12 @@ class VotesEM:
         return q[self.v_row, self.v_cls], self.em.n @ q
 
     # ------------------------------------------------------------------ runs
-    def run(self, log_prior, q, max_iter, tol, learn_balance=False, truncated=False, pi=None):
-        """The iterations of ExactEM.run / run_joint / run_truncated (module doc)."""
+    def run(self, log_prior, q, max_iter, tol, learn_balance=False, truncated=False, pi=None,
+            posterior=True):
+        """The iterations of ExactEM.run / run_joint / run_truncated (module doc).
+
+        ``posterior=False``: the ``[K, C]`` posterior is not built (`None` is returned).
+        """
         em, c = self.em, self.c
         par = self.m_step(*self.from_dense(q))
         prev, it, post = -np.inf, 0, None
@@ -295,4 +299,4 @@ class VotesEM:
             if abs(ll - prev) < tol:
                 break
             prev = ll
-        return self.dense_tables(par), self.dense(post), pi, it
+        return self.dense_tables(par), self.dense(post) if posterior else None, pi, it

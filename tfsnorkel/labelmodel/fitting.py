@@ -130,6 +130,9 @@ class FittedParameters:
     selection: list[dict[str, Any]] | None = None
 
 
+_LL_CHUNK = 1 << 16  # rows per block of covered_log_likelihood
+
+
 def resolve_abstain_model(abstain_model: str, unipolar: bool, cardinality: int) -> str:
     """The abstain form of one fit: ``"auto"`` is decided by :func:`select_abstain_model`.
 
@@ -175,17 +178,24 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     a = lt[:, :, 0] * single[:, None]  # [j, y]
     w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(-1, c)  # [j*C + v, y]
     silent = log_prior + a.sum(0)
-    out = np.asarray(vote_matrix(rows, c, single) @ w) + silent[None, :]
     for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
-        code = group_codes(rows, g, c)
-        at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
-        seen = codes[at] == code
-        out += np.where(seen[:, None], table[at], -np.inf)
         silent += table[0] if codes[0] == 0 else -np.inf
+    total = 0.0
+    # In chunks of rows: a [rows, C] block at a time, not [K, C] (1M rows x 100 classes).
+    for lo in range(0, rows.shape[0], _LL_CHUNK):
+        part = rows[lo : lo + _LL_CHUNK]
+        out = np.asarray(vote_matrix(part, c, single) @ w)
+        out += (log_prior + a.sum(0))[None, :]
+        for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
+            code = group_codes(part, g, c)
+            at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+            seen = codes[at] == code
+            out += np.where(seen[:, None], table[at], -np.inf)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total += float((n[lo : lo + _LL_CHUNK] * _row_log_lik(out)).sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        row_ll = _row_log_lik(out)
         p_covered = 1.0 - np.exp(np.logaddexp.reduce(silent))
-        return float((n * row_ll).sum() / n.sum() - math.log(max(p_covered, 1e-300)))
+        return float(total / n.sum() - math.log(max(p_covered, 1e-300)))
 
 
 def num_parameters(fitted: FittedParameters) -> int:
@@ -238,6 +248,7 @@ def select_abstain_model(
     for form in ("class_conditional", "independent"):
         fitted = fit_parameters(stats, dataclasses.replace(s, abstain_model=form), L_dev, yd)
         ll = covered_log_likelihood(fitted, stats.rows, stats.counts)
+        fitted.em.release()  # both forms' fits are kept until the choice: not their caches
         k = num_parameters(fitted)
         bic = -2.0 * n_cov * ll + k * math.log(max(n_cov, 2.0))
         fits.append(fitted)
@@ -370,7 +381,9 @@ def _covered_fit(rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed,
     em.abstain = "class_conditional"
     em.set_lf_classes(lf_classes, s.co_abstain_weight)
     start = start if pi_fixed is None else np.asarray(pi_fixed, float)
-    lt, tables, _, pi, _ = em.run_truncated(start, q0, s.max_iter, s.tol, pi_fixed is None)
+    lt, tables, _, pi, _ = em.run_truncated(
+        start, q0, s.max_iter, s.tol, pi_fixed is None, posterior=False
+    )
     return em, lt, tables, pi
 
 
@@ -418,6 +431,13 @@ def fit_parameters(
 
     def run(groups: list[list[int]]):
         """Returns (em, lt, tables, class balance, prior for rows with votes)."""
+        if abstain == "class_conditional" and unipolar:
+            # Unipolar LFs: the covered-row fit starts from its own one-coin fit (below for
+            # the other cases); the one-coin fit of every row is only the fallback.
+            cov = _covered_fit(rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed)
+            if cov is not None:
+                em_c, lt, tables, pi = cov
+                return em_c, lt, tables, pi, pi
         em = ExactEM(rows, counts, c, groups, s.accuracy_prior, min_acc, 0.5, labels)
         # The one-coin fit under a uniform reference balance, from a vote in which each group
         # counts once (a plain majority vote locks onto copies, DESIGN.md).
@@ -438,14 +458,14 @@ def fit_parameters(
             # one-coin joint fit comes first and warm-starts it (from the uniform reference,
             # the class-conditional fit of a 6-LF copy group at 90/10 settled on a balance of
             # 0.75 / 0.25; warm, 0.90 / 0.10).
-            warm = None
+            cov = None  # unipolar: no covered row (above)
             if not unipolar:
                 lt, tables, q, pi, _ = em.run_joint(uniform, q0, s.max_iter, s.tol)
                 warm = (pi, q) if pi.min() >= floor else None
-            cov = _covered_fit(
-                rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed, warm=warm
-            )
-            if cov is not None and (unipolar or cov[3].min() >= floor):
+                cov = _covered_fit(
+                    rows, counts, labels, groups, s, min_acc, lf_classes, pi_fixed, warm=warm
+                )
+            if cov is not None and cov[3].min() >= floor:
                 em_c, lt, tables, pi = cov
                 return em_c, lt, tables, pi, pi
             # Start the class-conditional fallback from the one-coin model's posterior,

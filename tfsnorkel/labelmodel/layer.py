@@ -713,20 +713,25 @@ class LabelModel(keras.layers.Layer):
             ``[N, C]`` float32 probabilities, rows summing to 1.
         """
         self._check_fitted()
+        step = max(1, min(int(batch_size), _CALL_FLOATS // max(self.num_lfs, self.cardinality)))
         if sp.issparse(L):
-            parts = [
-                self.predict_proba(b, batch_size) for b in sparse_vote_batches(L, self.cardinality)
-            ]
-            return np.concatenate(parts) if parts else np.zeros((0, self.cardinality), np.float32)
+            # Dense vote batches of ``step`` rows at a time, written into one output array.
+            out = np.empty((L.shape[0], self.cardinality), np.float32)
+            lo = 0
+            for b in sparse_vote_batches(L, self.cardinality, batch_rows=step):
+                out[lo : lo + len(b)] = self.predict_proba(b, step)
+                lo += len(b)
+            return out
         L = check_label_matrix(L, cardinality=self.cardinality)
         if L.shape[1] != self.num_lfs:
             raise ValueError(
                 f"this LabelModel was fitted on {self.num_lfs} LFs. "
                 f"Received a label matrix with {L.shape[1]} columns"
             )
-        batch_size = max(1, min(int(batch_size), _CALL_FLOATS // max(self.num_lfs, self.cardinality)))
-        out = [self(L[i : i + batch_size]).numpy() for i in range(0, len(L), batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, self.cardinality), np.float32)
+        out = np.empty((len(L), self.cardinality), np.float32)
+        for i in range(0, len(L), step):
+            out[i : i + step] = self(L[i : i + step]).numpy()
+        return out
 
     def predict(self, L: np.ndarray, tie_break: TieBreak = "random") -> np.ndarray:
         """Hard labels: argmax of :meth:`predict_proba` with an explicit tie policy.
