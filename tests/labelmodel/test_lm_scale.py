@@ -217,3 +217,20 @@ def test_a_matrix_without_votes_fits_both_forms_to_the_balance(cardinality):
         p = lm.predict_proba(L)
         assert np.isfinite(p).all()
         np.testing.assert_allclose(p, np.broadcast_to(lm.class_balance_, p.shape), atol=1e-6)
+
+
+def test_the_readme_sparse_snippet_runs_as_written():
+    import scipy.sparse as sp
+
+    from tests.test_readme import readme_snippet
+
+    code = readme_snippet("## The label model")
+    assert "sp.csr_matrix" in code
+    ns = {"ts": ts}
+    exec(compile(code, "README.md", "exec"), ns)
+    lm, L = ns["lm"], ns["L"]
+    assert sp.issparse(L) and lm.num_lfs == 3
+    p = lm.predict_proba(L)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+    # The stored values are classes + 1: the rows equal their dense form's.
+    np.testing.assert_allclose(p, lm.predict_proba(np.array([[0, -1, 2], [-1, 1, -1]])), atol=1e-6)
