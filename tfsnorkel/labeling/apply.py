@@ -391,6 +391,17 @@ def apply_lfs(
                                             num_parallel_calls)]
     else:
         ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
+        if n is not None:
+            # Each batch is copied once, into the matrix (``.numpy()`` copies a tensor, and a
+            # concatenation again: at 1000 LFs the copies cost more than the LFs' map).
+            out, lo = None, 0
+            for L in _iterate(lfset, ds, n, progress, fault_tolerant, stop):
+                a = np.asarray(L)
+                if out is None:
+                    out = np.empty((n,) + a.shape[1:], np.int32)
+                out[lo : lo + len(a)] = a
+                lo += len(a)
+            return out[:lo]
         parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant, stop)]
     return np.concatenate(parts, axis=0).astype(np.int32, copy=False)
 
