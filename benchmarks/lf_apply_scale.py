@@ -199,6 +199,11 @@ def workload_a(args) -> None:
     rows: dict[str, tuple[int, float, float]] = {}
     L, wall, cpu = timed(lambda: lfset.apply(df, progress=False), args.repeats)
     rows["tfsnorkel, shared token tables"] = (len(texts), wall, cpu)
+    lfset.apply(df.iloc[:2000], progress=False, sparse=True)  # traces once
+    S, wall, cpu = timed(lambda: lfset.apply(df, progress=False, sparse=True), args.repeats)
+    rows["tfsnorkel, shared token tables, sparse=True"] = (len(texts), wall, cpu)
+    assert np.array_equal(S.toarray() - 1, L), "sparse and dense outputs disagree"
+    del S
     nr = args.reference_rows
     alone = build_lfset(specs, token_tables=False)
     alone.apply(df.iloc[:200], progress=False)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import tensorflow as tf
 
 from tfsnorkel.labeling.lfset import BATCH_KEY, MISSING_SUFFIX, ROW_KEY, warn_failures
@@ -223,8 +224,15 @@ def _dataset_batches(ds: tf.data.Dataset, lfset: LFSet, batch_size: int) -> tf.d
     )
 
 
+def _sparse_votes(L: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """A label batch's votes: row and column indices and class + 1 (abstains dropped)."""
+    at = tf.where(L >= 0)
+    return (tf.cast(at[:, 0], tf.int32), tf.cast(at[:, 1], tf.int32),
+            tf.cast(tf.gather_nd(L, at) + 1, tf.int32))
+
+
 def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
-              keep_features: bool, row_offset: int = 0,
+              keep_features: bool, row_offset: int = 0, sparse: bool = False,
               ) -> tuple[tf.data.Dataset, int | None, tf.Variable]:
     """The labelled batches, their row count when known, and a stop flag.
 
@@ -236,6 +244,10 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
     # One call per core: measured on 2 cores, AUTOTUNE kept short runs on about one core.
     npc = (os.cpu_count() or 2) if num_parallel_calls is None else num_parallel_calls
     fn = (lambda x: (x, lfset(x))) if keep_features else lfset
+    if sparse:
+        # Each batch leaves the map as its votes only (a batch of 1000 LFs x ~12 votes a row
+        # is 4 KB a row dense, ~150 bytes sparse).
+        fn = lambda x: (tf.shape(x[next(iter(x))])[0], *_sparse_votes(lfset(x)))  # noqa: E731
     if isinstance(data, tf.data.Dataset):
         ds = _dataset_batches(data, lfset, batch_size).take_while(lambda *_: ~stop)
         ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
@@ -302,8 +314,11 @@ def _iterate(lfset: LFSet, ds: tf.data.Dataset, n: int | None, progress: bool | 
                 if err is exc:
                     raise
                 raise err from err.__cause__
-            L = item[1] if isinstance(item, tuple) else item
-            offset += int(L.shape[0])
+            if isinstance(item, tuple) and len(item) == 4:  # sparse votes: (rows, r, c, v)
+                offset += int(item[0])
+            else:
+                L = item[1] if isinstance(item, tuple) else item
+                offset += int(L.shape[0])
             if bar is not None:
                 bar.update(offset)
             yield item
@@ -355,7 +370,8 @@ def apply_lfs(
     progress: bool | None = None,
     fault_tolerant: bool = False,
     num_parallel_calls: int | None = None,
-) -> np.ndarray:
+    sparse: bool = False,
+) -> Any:
     """Applies an LF set to in-memory data or a dataset and returns the label matrix.
 
     Args:
@@ -370,9 +386,14 @@ def apply_lfs(
             run; the counts land in ``lfset.failures_`` and a ``RuntimeWarning``. Defaults
             to `False` (the error names the LF, the row and the original exception).
         num_parallel_calls: parallel map calls. Defaults to `None` (one per CPU core).
+        sparse: return a ``scipy.sparse`` CSR matrix storing class index + 1 (abstains not
+            stored), the encoding :class:`~tfsnorkel.LabelModel` reads. Each batch leaves the
+            compiled map as its votes only: with many LFs and few votes a row, the dense
+            matrix is never built. Defaults to `False`.
 
     Returns:
-        ``int32 [N, m]`` votes, ``ABSTAIN = -1``.
+        ``int32 [N, m]`` votes, ``ABSTAIN = -1`` (``sparse=True``: an ``[N, m]`` int32 CSR
+        matrix of votes + 1).
 
     Raises:
         ValueError: an empty dataset, or an LF voted outside ``[-1, C-1]``.
@@ -386,9 +407,14 @@ def apply_lfs(
         >>> apply_lfs(lfs, pd.DataFrame({"text": ["great song", None]})).ravel().tolist()
         [0, -1]
     """
+    if sparse and not isinstance(data, Iterator):
+        return _apply_sparse(lfset, data, batch_size, progress, fault_tolerant,
+                             num_parallel_calls)
     if isinstance(data, Iterator):
         parts = [L for _, L in _iter_chunks(lfset, data, batch_size, fault_tolerant,
                                             num_parallel_calls)]
+        if sparse:
+            return sp.vstack([_csr(L) for L in parts], format="csr")
     else:
         ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False)
         if n is not None:
@@ -404,6 +430,32 @@ def apply_lfs(
             return out[:lo]
         parts = [L.numpy() for L in _iterate(lfset, ds, n, progress, fault_tolerant, stop)]
     return np.concatenate(parts, axis=0).astype(np.int32, copy=False)
+
+
+def _csr(L: np.ndarray) -> sp.csr_matrix:
+    """A dense label matrix as CSR storing class + 1."""
+    L = np.asarray(L)
+    r, c = np.nonzero(L >= 0)
+    return sp.csr_matrix(((L[r, c] + 1).astype(np.int32), (r, c)), shape=L.shape)
+
+
+def _apply_sparse(lfset: LFSet, data: Any, batch_size: int, progress: bool | None,
+                  fault_tolerant: bool, num_parallel_calls: int | None) -> sp.csr_matrix:
+    """:func:`apply_lfs` with ``sparse=True`` (in-memory data or a dataset)."""
+    ds, n, stop = _labelled(lfset, data, batch_size, num_parallel_calls, keep_features=False,
+                            sparse=True)
+    rows, cols, vals, offset = [], [], [], 0
+    for size, r, c, v in _iterate(lfset, ds, n, progress, fault_tolerant, stop):
+        rows.append(np.asarray(r) + offset)
+        cols.append(np.asarray(c))
+        vals.append(np.asarray(v))
+        offset += int(size)
+    m = len(lfset)
+    r, c, v = (np.concatenate(a) if a else np.zeros(0, np.int32) for a in (rows, cols, vals))
+    # Rows come in order and, within a row, columns in order (tf.where is row-major).
+    indptr = np.zeros(offset + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=offset), out=indptr[1:])
+    return sp.csr_matrix((v, c, indptr), shape=(offset, m))
 
 
 def iter_label_batches(

@@ -494,18 +494,21 @@ class LFSet(tf.Module):
         progress: bool | None = None,
         fault_tolerant: bool = False,
         num_parallel_calls: int | None = None,
-    ) -> np.ndarray:
+        sparse: bool = False,
+    ) -> Any:
         """Applies the set to a DataFrame, a dict of arrays or a ``tf.data.Dataset``.
 
         See :func:`tfsnorkel.labeling.apply.apply_lfs` for the arguments.
 
         Returns:
-            ``int32 [N, m]`` label matrix.
+            ``int32 [N, m]`` label matrix (``sparse=True``: a ``scipy.sparse`` CSR matrix
+            storing class index + 1, abstains not stored).
         """
         from tfsnorkel.labeling.apply import apply_lfs
 
         return apply_lfs(self, data, batch_size=batch_size, progress=progress,
-                         fault_tolerant=fault_tolerant, num_parallel_calls=num_parallel_calls)
+                         fault_tolerant=fault_tolerant, num_parallel_calls=num_parallel_calls,
+                         sparse=sparse)
 
     def stream(self, data: Any, batch_size: int = 4096, fault_tolerant: bool = False):
         """Yields ``(features_batch, L_batch)`` without materializing the whole matrix.
