@@ -1,7 +1,8 @@
 """Appliers: run an `LFSet` over a pandas DataFrame, a dict of arrays or a ``tf.data.Dataset``.
 
-Every path goes through the same compiled map, ``ds.map(lfset, num_parallel_calls=...,
-deterministic=True)``, over batches of feature tensors.
+Every path goes through the same compiled map over batches of feature tensors: a tf.data
+``ds.map(lfset, num_parallel_calls=..., deterministic=True)``, or, for in-memory data and an LF
+set without Python LFs, a pool of threads calling it on slices of the columns, in order.
 
 Missing values: pandas/numpy ``None``/``NaN`` (and ``pd.NA``) in a text column become ``""``
 plus a missing mask (``"<field>__missing"``), in a numeric column ``NaN``; every LF reading
@@ -13,6 +14,7 @@ string ``"nan"`` or ``"None"`` for a missing value.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -233,8 +235,9 @@ def _sparse_votes(L: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
 
 def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
               keep_features: bool, row_offset: int = 0, sparse: bool = False,
-              ) -> tuple[tf.data.Dataset, int | None, tf.Variable]:
-    """The labelled batches, their row count when known, and a stop flag.
+              ) -> tuple[Any, int | None, tf.Variable]:
+    """The labelled batches (a tf.data dataset, or a :class:`_ThreadedBatches`), their row
+    count when known, and a stop flag.
 
     Setting the flag ends the dataset before its next batch (`_iterate` sets it and drains the
     few batches in flight when a run stops early).
@@ -266,9 +269,75 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
         return fn(x)
 
     n_batches = -(-n // batch_size)
+    if not with_rows:
+        # Compiled LFs only (no Python LF, hence no GIL inside the map): a pool of threads
+        # calls the compiled map on the slices. A tf.data map ran its two parallel calls one
+        # at a time in about 2 of 3 runs on 2 cores (~1 core busy; BENCHMARKS.md 1b).
+        run = _batch_fn(lfset, keep_features, sparse)
+        bounds = [(i * batch_size, min((i + 1) * batch_size, n)) for i in range(n_batches)]
+        return _ThreadedBatches(
+            lambda i: run(tensors, tf.constant(bounds[i][0]), tf.constant(bounds[i][1])),
+            n_batches, npc, stop,
+        ), n, stop
     ds = tf.data.Dataset.range(n_batches).take_while(lambda _: ~stop)
     ds = ds.map(labelled_batch, num_parallel_calls=npc, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE), n, stop
+
+
+_BATCH_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _batch_fn(lfset: LFSet, keep_features: bool, sparse: bool) -> Any:
+    """The compiled ``(columns, start, stop) -> labelled batch`` of an LF set, traced once per
+    set and output form (not once per ``apply``)."""
+    fns = _BATCH_FNS.setdefault(lfset, {})
+    key = (keep_features, sparse)
+    if key not in fns:
+        ref = weakref.ref(lfset)  # the cache must not keep the set alive
+
+        def run(tensors: dict[str, tf.Tensor], start: tf.Tensor, stop: tf.Tensor) -> Any:
+            x = {k: v[start:stop] for k, v in tensors.items()}
+            L = ref()(x)
+            if sparse:
+                return (stop - start, *_sparse_votes(L))
+            return (x, L) if keep_features else L
+
+        fns[key] = tf.function(run, reduce_retracing=True)
+    return fns[key]
+
+
+class _ThreadedBatches:
+    """Batches ``0..n_batches-1`` through a compiled map in a pool of threads, in order.
+
+    Iterating it yields ``fn(i)`` for each batch (at most ``2 * threads`` batches ahead); an
+    error of a batch is raised when that batch is reached, as a tf.data iterator raises it.
+    Setting ``stop`` ends it before the next batch, after the batches already running.
+    """
+
+    def __init__(self, fn: Any, n_batches: int, threads: int, stop: tf.Variable):
+        self._fn, self._n, self._threads, self._stop = fn, n_batches, max(1, int(threads)), stop
+
+    def __iter__(self) -> Iterator[Any]:
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        ex = ThreadPoolExecutor(self._threads, thread_name_prefix="tfsnorkel-apply")
+        pending: deque = deque()
+        nxt = 0
+        try:
+            while True:
+                while len(pending) < 2 * self._threads and nxt < self._n:
+                    if bool(self._stop.numpy()):
+                        break
+                    pending.append(ex.submit(self._fn, nxt))
+                    nxt += 1
+                if not pending or bool(self._stop.numpy()):
+                    return
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+            ex.shutdown(wait=True)
 
 
 def _drain(it: Iterator[Any], stop: tf.Variable) -> None:
