@@ -57,3 +57,37 @@ def test_rows_without_votes_and_the_label_model_reads_it(spam_lfs):
     np.testing.assert_array_equal(_dense(S), L)
     lm = ts.LabelModel(cardinality=2).fit(np.vstack([L] * 30))
     np.testing.assert_allclose(lm.predict_proba(S), lm.predict_proba(L), atol=1e-6)
+
+
+def test_the_threaded_map_keeps_order_errors_and_early_stops():
+    from tfsnorkel.labeling.apply import _labelled, _ThreadedBatches
+    from tfsnorkel.labeling import column_lf
+
+    lfs = LFSet([column_lf("w"), keyword_lf("a", 1)], cardinality=2)
+    n = 1000
+    w = np.tile([1.0, 0.0, -1.0], n // 3 + 1)[:n]
+    data = {"w": w, "text": ["a b"] * n}
+    # Compiled LFs on in-memory data: threads; a Python LF set keeps the tf.data map.
+    assert isinstance(_labelled(lfs, data, 64, None, False)[0], _ThreadedBatches)
+
+    @labeling_function(fields=["text"])
+    def py(x):
+        return ts.ABSTAIN
+
+    assert not isinstance(_labelled(LFSet([py], cardinality=2), {"text": ["a"]}, 64, None,
+                                    False)[0], _ThreadedBatches)
+    # Batches come back in order (16 batches of 64 on a pool of threads).
+    L = lfs.apply(data, batch_size=64, num_parallel_calls=4)
+    np.testing.assert_array_equal(L[:, 0], w.astype(int))
+    np.testing.assert_array_equal(_dense(lfs.apply(data, batch_size=64, sparse=True)), L)
+    # An error in a late batch names its row in the whole input, dense and sparse.
+    bad = w.copy()
+    bad[777] = 5.0
+    for sparse in (False, True):
+        with pytest.raises(ValueError, match=r"LF 'w' voted 5 at row 777;"):
+            lfs.apply({"w": bad, "text": data["text"]}, batch_size=64, sparse=sparse)
+    # A consumer that stops after one batch ends the run (no hang, the rest not needed).
+    it = lfs.stream(data, batch_size=64)
+    feats, L0 = next(it)
+    it.close()
+    np.testing.assert_array_equal(L0, L[:64])
