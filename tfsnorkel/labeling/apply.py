@@ -226,11 +226,17 @@ def _dataset_batches(ds: tf.data.Dataset, lfset: LFSet, batch_size: int) -> tf.d
     )
 
 
-def _sparse_votes(L: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """A label batch's votes: row and column indices and class + 1 (abstains dropped)."""
-    at = tf.where(L >= 0)
-    return (tf.cast(at[:, 0], tf.int32), tf.cast(at[:, 1], tf.int32),
-            tf.cast(tf.gather_nd(L, at) + 1, tf.int32))
+def _labelled_output(lfset: LFSet, x: dict[str, tf.Tensor], keep_features: bool,
+                     sparse: bool) -> Any:
+    """One batch through the set: ``L``, ``(x, L)``, or (``sparse``) its votes only,
+    ``(rows, row, column, class + 1)`` with abstains dropped (a batch of 1000 LFs with ~12
+    votes a row is 4 KB a row dense, ~150 bytes sparse)."""
+    L = lfset(x)
+    if sparse:
+        at = tf.where(L >= 0)
+        return (tf.shape(L)[0], tf.cast(at[:, 0], tf.int32), tf.cast(at[:, 1], tf.int32),
+                tf.cast(tf.gather_nd(L, at) + 1, tf.int32))
+    return (x, L) if keep_features else L
 
 
 def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int | None,
@@ -246,11 +252,9 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
     stop = tf.Variable(False, trainable=False, name="stop")
     # One call per core: measured on 2 cores, AUTOTUNE kept short runs on about one core.
     npc = (os.cpu_count() or 2) if num_parallel_calls is None else num_parallel_calls
-    fn = (lambda x: (x, lfset(x))) if keep_features else lfset
-    if sparse:
-        # Each batch leaves the map as its votes only (a batch of 1000 LFs x ~12 votes a row
-        # is 4 KB a row dense, ~150 bytes sparse).
-        fn = lambda x: (tf.shape(x[next(iter(x))])[0], *_sparse_votes(lfset(x)))  # noqa: E731
+    def fn(x: dict[str, tf.Tensor]) -> Any:
+        return _labelled_output(lfset, x, keep_features, sparse)
+
     if isinstance(data, tf.data.Dataset):
         ds = _dataset_batches(data, lfset, batch_size).take_while(lambda *_: ~stop)
         ds = ds.map(fn, num_parallel_calls=npc, deterministic=True)
@@ -258,18 +262,8 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
     feats, n = _in_memory(data, lfset, row_offset)
     # Batches are slices of whole-column tensors, cut inside the map: no per-row tf.data work.
     tensors = {k: tf.convert_to_tensor(v) for k, v in feats.items() if k != ROW_KEY}
-    with_rows = ROW_KEY in feats
-
-    def labelled_batch(i: tf.Tensor, tensors=tensors, size=batch_size, n=n):
-        start = i * size
-        stop = tf.minimum(start + size, n)
-        x = {k: v[start:stop] for k, v in tensors.items()}
-        if with_rows:
-            x[ROW_KEY] = tf.range(start, stop) + row_offset
-        return fn(x)
-
     n_batches = -(-n // batch_size)
-    if not with_rows:
+    if ROW_KEY not in feats:
         # Compiled LFs only (no Python LF, hence no GIL inside the map): a pool of threads
         # calls the compiled map on the slices. A tf.data map ran its two parallel calls one
         # at a time in about 2 of 3 runs on 2 cores (~1 core busy; BENCHMARKS.md 1b).
@@ -279,6 +273,14 @@ def _labelled(lfset: LFSet, data: Any, batch_size: int, num_parallel_calls: int 
             lambda i: run(tensors, tf.constant(bounds[i][0]), tf.constant(bounds[i][1])),
             n_batches, npc, stop,
         ), n, stop
+
+    def labelled_batch(i: tf.Tensor, tensors=tensors, size=batch_size, n=n):
+        start = i * size
+        stop = tf.minimum(start + size, n)
+        x = {k: v[start:stop] for k, v in tensors.items()}
+        x[ROW_KEY] = tf.range(start, stop) + row_offset
+        return fn(x)
+
     ds = tf.data.Dataset.range(n_batches).take_while(lambda _: ~stop)
     ds = ds.map(labelled_batch, num_parallel_calls=npc, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE), n, stop
@@ -297,10 +299,7 @@ def _batch_fn(lfset: LFSet, keep_features: bool, sparse: bool) -> Any:
 
         def run(tensors: dict[str, tf.Tensor], start: tf.Tensor, stop: tf.Tensor) -> Any:
             x = {k: v[start:stop] for k, v in tensors.items()}
-            L = ref()(x)
-            if sparse:
-                return (stop - start, *_sparse_votes(L))
-            return (x, L) if keep_features else L
+            return _labelled_output(ref(), x, keep_features, sparse)
 
         fns[key] = tf.function(run, reduce_retracing=True)
     return fns[key]

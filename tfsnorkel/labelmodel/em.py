@@ -80,7 +80,7 @@ from tfsnorkel.labelmodel import em_votes
 from tfsnorkel.labelmodel.stats import take_columns
 from tfsnorkel.labelmodel.structure import vote_matrix
 
-__all__ = ["ExactEM", "abstain_weights", "covered_balance", "group_codes", "softmax"]
+__all__ = ["ExactEM", "covered_balance", "group_codes", "softmax"]
 
 _EPS = 1e-6
 # Runs of the forms whose tables are a constant plus one class go through the O(votes)
@@ -177,22 +177,26 @@ class ExactEM:
         self.votes = vote_matrix(self.rows, cardinality, self.single) if self.groups else self.all_votes
         self.total = np.asarray(self.all_votes.T @ self.n).reshape(self.m, cardinality).sum(1)
         self.coverage = self.total / max(self.n.sum(), 1.0)
-        # [m*C, K] singleton votes weighted by their row counts (imputed rows, whose counts
-        # run_truncated sets, hold no vote).
-        self.covered = np.diff(self.all_votes.indptr) > 0
+        self.covered = np.diff(self.all_votes.indptr) > 0  # [K] rows with a vote
         # [m*C, m]: collapses a vote column j*C + v onto its LF j.
         self._to_lf = sp.csr_matrix(
             (np.ones(self.m * cardinality), np.repeat(np.arange(self.m), cardinality),
              np.arange(self.m * cardinality + 1)), shape=(self.m * cardinality, self.m)
         )
         self._dirichlet = None
+        # [m*C, K] singleton votes weighted by their row counts (m_step; imputed rows, whose
+        # counts run_truncated sets, hold no vote), and the O(votes) form with its key.
+        self._votes_t_n = None
+        self._votes_form, self._votes_key = None, None
         # The number of trailing rows that are imputed, not observed (run_truncated).
         self.imputed = 0
         self.set_lf_classes(None, 1.0)
 
     def set_lf_classes(self, lf_classes: np.ndarray | None, weight: float) -> None:
         """The class each LF votes (unipolar sets; `None` otherwise) and how much each
-        singleton abstain counts as evidence (:func:`abstain_weights`)."""
+        singleton abstain counts as evidence: fully (1) without ``lf_classes``; with them,
+        ``weight`` in rows where another LF of its class votes (``co_abstain_weight``, module
+        doc), fully elsewhere."""
         self.lf_classes = None if lf_classes is None else np.asarray(lf_classes, int)
         self.abstain_weight = float(weight)
         self._stacked = None  # built by the first dense logits() that needs it
@@ -264,8 +268,7 @@ class ExactEM:
     def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """MAP parameters from posterior ``q``: singleton log-tables ``[m, C, C + 1]``, groups'."""
         # The count-weighted posterior is never formed ([K, C]): the weights ride on the votes.
-        if getattr(self, "_votes_t_n", None) is None:
-            # Imputed rows (whose counts run_truncated sets) hold no vote.
+        if self._votes_t_n is None:
             self._votes_t_n = self.votes.T.multiply(self.n[None, :]).tocsr()
         counts = np.asarray(self._votes_t_n @ q).reshape(self.m, self.c, self.c)  # [j, v, y]
         r_sum = self.n @ q
@@ -316,7 +319,7 @@ class ExactEM:
         self, log_prior: np.ndarray, lt: np.ndarray, tables: list[np.ndarray], rows: slice = slice(None)
     ) -> np.ndarray:
         # Singletons: a vote for v adds log P(v | y), a counted abstain log P(abstain | y)
-        # (:func:`abstain_weights`). Every singleton's abstain term is summed once, and a
+        # (:meth:`set_lf_classes`). Every singleton's abstain term is summed once, and a
         # vote replaces its LF's: one sparse product over the votes, none over K * m cells.
         a = lt[:, :, 0] * self.single[:, None]  # [j, y] log P(abstain | y), singletons only
         w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(self.m * self.c, self.c)
@@ -351,16 +354,16 @@ class ExactEM:
         self._stacked = None
         self._dirichlet = None
         self._votes_t_n = None
-        self._votes_key, self._votes = None, None
+        self._votes_form, self._votes_key = None, None
 
     def _votes_em(self):
         """The ``O(votes)`` form of this EM (:mod:`~tfsnorkel.labelmodel.em_votes`), or `None`."""
         if not USE_VOTES_EM or not em_votes.applies(self):
             return None
         key = (self.abstain, None if self.lf_classes is None else self.lf_classes.tobytes())
-        if getattr(self, "_votes_key", None) != key:
-            self._votes_key, self._votes = key, em_votes.VotesEM(self)
-        return self._votes
+        if self._votes_key != key:
+            self._votes_form, self._votes_key = em_votes.VotesEM(self), key
+        return self._votes_form
 
     def run(self, log_prior: np.ndarray, q: np.ndarray, max_iter: int, tol: float):
         """EM from posterior ``q``; returns LF log-tables, group tables, posterior, iterations."""
@@ -522,24 +525,6 @@ def _class_indicator(lf_classes: np.ndarray, cardinality: int) -> sp.csr_matrix:
     return sp.csr_matrix(
         (np.ones(len(j)), (j, lf_classes[j])), shape=(len(lf_classes), cardinality)
     )
-
-
-def abstain_weights(
-    rows: np.ndarray, cardinality: int, lf_classes: np.ndarray | None, weight: float
-) -> np.ndarray:
-    """``[K, m]`` float: how much each abstain counts as evidence in each row.
-
-    Without ``lf_classes`` every abstain counts fully (1). With them (``lf_classes[j]``: the
-    one class LF ``j`` votes, or -1), an LF's abstain counts ``weight`` in rows where another
-    LF of its class votes (``co_abstain_weight``, module doc), fully elsewhere; votes get 0.
-    """
-    silent = (rows < 0).astype(np.float64)
-    if lf_classes is None:
-        return silent
-    own = (np.asarray(lf_classes)[None, :] == np.arange(cardinality)[:, None]).astype(float)
-    class_voted = ((1.0 - silent) @ own.T > 0).astype(np.float64)  # [K, C]
-    sibling_voted = class_voted @ own > 0  # [K, m]
-    return silent * np.where(sibling_voted, weight, 1.0)
 
 
 def covered_balance(em: ExactEM, lt: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:

@@ -110,7 +110,7 @@ class VotesEM:
         self.is_labelled[self.labelled] = True
         self.m = m
         self.c = c
-        self.total = _bincount(self.v_lf, weights=em.n[self.v_row], minlength=m)
+        self._prior_rows = None  # reductions of em.dirichlet_prior(), at the first m_step
 
     # ------------------------------------------------------------------ parameters
     def m_step(self, q_vote: np.ndarray, r_sum: np.ndarray) -> dict:
@@ -132,15 +132,15 @@ class VotesEM:
         lfc = self.lf_classes
         has = lfc >= 0
         k = np.maximum(lfc, 0)
-        prior = em.dirichlet_prior()  # [m, C, C + 1]
-        if not hasattr(self, "_prior_rows"):
+        if self._prior_rows is None:
+            prior = em.dirichlet_prior()  # [m, C, C + 1]
             idx = np.arange(m)
             self._prior_fire_own = prior[idx, k, k + 1]
             self._prior_fire_all = prior[idx, :, k + 1].sum(1)
             self._prior_rows = prior.sum(2)  # [m, C]
         # The posterior mass of each LF's own class at its votes ([j]) and in all rows.
         fire_own = _bincount(self.v_lf, weights=w_vote, minlength=m)  # q at v = k for unipolar
-        fire_all = self.total  # sum_y over the votes of n_i q_i[y]
+        fire_all = em.total  # sum_y over the votes of n_i q_i[y]
         rows_own = r_sum[k] + self._prior_rows[np.arange(m), k]
         rows_all = r_sum.sum() + self._prior_rows.sum(1)
         # Abstain cells: r_sum[y] - fire_y, clipped at 0 as in the dense M-step.

@@ -57,6 +57,7 @@ from tfsnorkel.labelmodel.stats import (
     LabelStats,
     check_sparse_votes,
     covered_rows,
+    dense_votes,
     stack_rows,
 )
 from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
@@ -177,7 +178,8 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     # Every singleton's abstain term once, a vote replacing its LF's (sparse over the votes).
     a = lt[:, :, 0] * single[:, None]  # [j, y]
     w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(-1, c)  # [j*C + v, y]
-    silent = log_prior + a.sum(0)
+    base = log_prior + a.sum(0)  # a row where every singleton abstains
+    silent = base.copy()
     for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
         silent += table[0] if codes[0] == 0 else -np.inf
     total = 0.0
@@ -185,7 +187,7 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     for lo in range(0, rows.shape[0], _LL_CHUNK):
         part = rows[lo : lo + _LL_CHUNK]
         out = np.asarray(vote_matrix(part, c, single) @ w)
-        out += (log_prior + a.sum(0))[None, :]
+        out += base[None, :]
         for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
             code = group_codes(part, g, c)
             at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
@@ -312,7 +314,7 @@ def sparse_vote_batches(L: Any, cardinality: int, batch_rows: int = 65536) -> It
     """
     L = check_sparse_votes(L, cardinality)
     for i in range(0, L.shape[0], batch_rows):
-        yield L[i : i + batch_rows].toarray().astype(np.int32) - 1
+        yield dense_votes(L[i : i + batch_rows])
 
 
 def _check_groups(dependencies: Sequence[Sequence[int]], m: int, c: int) -> list[list[int]]:

@@ -29,6 +29,8 @@ __all__ = [
     "LabelStats",
     "check_sparse_votes",
     "covered_rows",
+    "dense_votes",
+    "sparse_votes",
     "stack_rows",
     "take_columns",
     "unique_rows",
@@ -132,6 +134,16 @@ def check_sparse_votes(L: Any, cardinality: int) -> sp.csr_matrix:
     return L
 
 
+def dense_votes(R: sp.spmatrix) -> np.ndarray:
+    """``[K, m]`` int32 votes (``-1`` = abstain) of sparse votes storing class index + 1."""
+    return R.toarray().astype(np.int32) - 1
+
+
+def sparse_votes(L: np.ndarray, cardinality: int) -> sp.csr_matrix:
+    """Validated CSR votes (class index + 1, abstains not stored) of a dense ``[K, m]`` block."""
+    return check_sparse_votes(sp.csr_matrix(np.asarray(L).astype(np.int32) + 1), cardinality)
+
+
 def covered_rows(rows: np.ndarray | sp.csr_matrix) -> np.ndarray:
     """``[K]`` bool: the rows where some LF votes."""
     if sp.issparse(rows):
@@ -143,7 +155,7 @@ def take_columns(rows: np.ndarray | sp.csr_matrix, columns) -> np.ndarray:
     """Dense ``[K, len(columns)]`` votes (``-1`` = abstain) of a few LF columns."""
     columns = list(columns)
     if sp.issparse(rows):
-        return rows[:, columns].toarray().astype(np.int64) - 1
+        return dense_votes(rows[:, columns])
     return rows[:, columns]
 
 
@@ -353,7 +365,7 @@ class LabelStats:
             )
         if self.sparse:
             if not is_sparse:
-                L_batch = check_sparse_votes(sp.csr_matrix(L_batch + 1), self.cardinality)
+                L_batch = sparse_votes(L_batch, self.cardinality)
             rows, counts, _ = unique_sparse_rows(L_batch, self.cardinality)
             self._add(rows, counts)
             return self
@@ -361,7 +373,7 @@ class LabelStats:
         for start in range(0, max(L_batch.shape[0], 1), _CHUNK_ROWS):
             block = L_batch[start : start + _CHUNK_ROWS]
             if is_sparse:
-                block = block.toarray().astype(np.int32) - 1
+                block = dense_votes(block)
             rows, counts = unique_rows(block, self.cardinality)
             self._add(rows, counts)
         return self
@@ -393,9 +405,9 @@ class LabelStats:
             )
         rows = other.rows
         if self.sparse and not sp.issparse(rows):
-            rows = check_sparse_votes(sp.csr_matrix(rows.astype(np.int32) + 1), self.cardinality)
+            rows = sparse_votes(rows, self.cardinality)
         elif not self.sparse and sp.issparse(rows):
-            rows = rows.toarray().astype(self.rows.dtype) - 1
+            rows = dense_votes(rows).astype(self.rows.dtype)
         self._add(rows, other.counts)
         return self
 

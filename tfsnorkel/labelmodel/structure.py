@@ -92,8 +92,9 @@ def pair_scores(
     # unipolar LFs, whatever C.
     used = np.flatnonzero(marg_all > 0)
     lf_of, val_of = used // c, used % c
-    e = np.zeros((len(used), m))
-    e[np.arange(len(used)), lf_of] = 1.0  # vote column -> its LF
+    e = sp.csr_matrix(  # vote column -> its LF
+        (np.ones(len(used)), (np.arange(len(used)), lf_of)), shape=(len(used), m)
+    )
     xu = x[:, used]
     vv = np.asarray((xu.T.multiply(n[None, :]).tocsr() @ xu).todense()) / total
     marg = marg_all[used]
