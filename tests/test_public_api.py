@@ -33,7 +33,7 @@ EXPECTED = {
     "multilabel_report", "multilabel_scores", "multilabel_text_classifier", "synthetic_multilabel",
     # stage 3: classifier
     "NoiseAwareLoss", "SoftLabels", "confidence_weights", "expand_soft_labels", "fit_text_classifier",
-    "gold_dataset", "logits_to_probs", "noise_aware_loss", "predict_proba", "read_soft_labels",
+    "gold_dataset", "load_bert_encoder", "logits_to_probs", "noise_aware_loss", "predict_proba", "read_soft_labels",
     "soft_label_dataset", "stream_soft_labels", "tabular_classifier", "text_classifier",
     "write_soft_labels",
     # metrics and export

@@ -84,6 +84,7 @@ if TYPE_CHECKING or not _LAZY:
         export_multilabel,
         fit_text_classifier,
         gold_dataset,
+        load_bert_encoder,
         logits_to_probs,
         multilabel_dataset,
         multilabel_noise_aware_loss,
@@ -169,7 +170,8 @@ _LAZY_NAMES = {
          "row_candidates", "train_dev_test_split"], "tfsnorkel.candidates"),
     **dict.fromkeys(
         ["NoiseAwareLoss", "SoftLabels", "confidence_weights", "expand_soft_labels",
-         "fit_text_classifier", "gold_dataset", "logits_to_probs", "noise_aware_loss",
+         "fit_text_classifier", "gold_dataset", "load_bert_encoder", "logits_to_probs",
+         "noise_aware_loss",
          "predict_proba", "read_soft_labels", "soft_label_dataset", "stream_soft_labels",
          "tabular_classifier", "text_classifier", "write_soft_labels"], "tfsnorkel.classify"),
     **dict.fromkeys(
@@ -290,6 +292,7 @@ __all__ = [
     "lf_addition",
     "lf_report",
     "lf_summary",
+    "load_bert_encoder",
     "logits_to_probs",
     "lookup_lf",
     "majority_vote",

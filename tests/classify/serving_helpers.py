@@ -16,6 +16,8 @@ LOADER = textwrap.dedent(
     import tensorflow as tf
 
     path, inputs_file = sys.argv[1], sys.argv[2]
+    for library in json.loads(sys.argv[3]) if len(sys.argv) > 3 else []:
+        tf.load_op_library(library)  # e.g. tensorflow-text's tokenizer ops, without Keras
     with open(inputs_file) as f:
         calls = json.load(f)
     served = tf.saved_model.load(path)
@@ -34,15 +36,16 @@ LOADER = textwrap.dedent(
 )
 
 
-def load_in_fresh_process(path, calls, tmp_path):
-    """Calls signatures of the SavedModel at `path` in a new Python that imports only TensorFlow."""
+def load_in_fresh_process(path, calls, tmp_path, op_libraries=()):
+    """Calls signatures of the SavedModel at `path` in a new Python that imports only TensorFlow
+    (and registers the ops of the ``op_libraries`` .so files with ``tf.load_op_library``)."""
     script = tmp_path / "load.py"
     script.write_text(LOADER)
     inputs = tmp_path / "inputs.json"
     inputs.write_text(json.dumps(calls))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(
-        [sys.executable, str(script), str(path), str(inputs)],
+        [sys.executable, str(script), str(path), str(inputs), json.dumps(list(op_libraries))],
         capture_output=True, text=True, env=env, timeout=900,  # a loaded machine: minutes
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

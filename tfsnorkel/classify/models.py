@@ -29,6 +29,7 @@ Recipe (early stopping on a small gold dev set):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -197,7 +198,7 @@ def text_classifier(
     ngrams: int | None = 2,
     mode: str = "tf_idf",
     embedding_dim: int = 64,
-    sequence_length: int = 64,
+    sequence_length: int | None = None,
     hidden_units: Sequence[int] = (),
     dropout: float = 0.0,
     l2: float = 0.0,
@@ -205,9 +206,16 @@ def text_classifier(
     char_ngrams: int | tuple[int, int] | None = None,
     char_max_tokens: int | None = 30000,
     unit_norm: bool = False,
+    backbone: Any = None,
+    fine_tune: bool = False,
     name: str = "text_classifier",
 ) -> keras.Model:
     """A Keras model from raw strings ``[batch]`` to logits, with ``TextVectorization`` inside.
+
+    With ``backbone`` (a pretrained BERT-family encoder through keras-hub, the optional
+    ``encoders`` extra) the text features are the encoder's mean-pooled, unit-norm sentence
+    vector instead (:class:`tfsnorkel.classify.encoders.BertTextEncoder`), frozen or
+    fine-tuned; the bag-of-words arguments are then not used.
 
     Args:
         cardinality: number of classes; 2 gives one logit, ``C > 2`` gives ``C`` logits.
@@ -222,7 +230,8 @@ def text_classifier(
         mode: ``"tf_idf"``, ``"multi_hot"``, ``"count"`` (a linear/MLP model over n-grams) or
             ``"embedding"`` (token embeddings, masked average pooling). Defaults to `"tf_idf"`.
         embedding_dim: embedding width for ``"embedding"``. Defaults to `64`.
-        sequence_length: tokens kept per text for ``"embedding"``. Defaults to `64`.
+        sequence_length: tokens kept per text for ``"embedding"`` and ``backbone``.
+            Defaults to `None` (64 for ``"embedding"``, 256 for a backbone).
         hidden_units: widths of hidden ReLU layers before the logits. Defaults to `()`
             (a linear model over the text features).
         dropout: dropout after each hidden layer. Defaults to `0.0`.
@@ -242,13 +251,22 @@ def text_classifier(
             to unit L2 norm, as scikit-learn's ``TfidfVectorizer`` does: long and short texts
             then get logits on one scale, and a larger learning rate trains stably.
             Bag-of-words modes only. Defaults to `False`.
+        backbone: a pretrained encoder: a :class:`tfsnorkel.classify.encoders.BertEncoder`
+            (from :func:`~tfsnorkel.classify.encoders.load_bert_encoder`), or what that
+            function reads (a directory of Hugging Face-format weights, a keras-hub preset
+            handle). ``adapt_data`` and ``vocabulary`` are then not needed. Defaults to
+            `None` (bag of words).
+        fine_tune: train the backbone's weights too (use a small learning rate, e.g.
+            ``3e-5``); ``False`` keeps it frozen (only the head trains, and
+            :func:`tfsnorkel.fit_text_classifier` encodes each text once). Defaults to
+            `False`.
         name: model name. Defaults to `"text_classifier"`.
 
     Returns:
         An uncompiled ``keras.Model`` with one string input named ``"text"`` (shape ``[batch]``)
         and logits ``[batch, 1]`` (binary) or ``[batch, C]``. Its ``TextVectorization`` layer
-        is named ``"vectorize"`` (and ``"vectorize_chars"`` with ``char_ngrams``); the
-        output layer is ``"logits"``.
+        is named ``"vectorize"`` (and ``"vectorize_chars"`` with ``char_ngrams``), a
+        backbone's encoder layer ``"encoder"``; the output layer is ``"logits"``.
 
     Raises:
         ValueError: bad arguments, or neither ``adapt_data`` nor ``vocabulary``.
@@ -259,6 +277,15 @@ def text_classifier(
         TensorShape([2, 1])
     """
     c = _check_cardinality(cardinality)
+    if backbone is not None:
+        return _encoder_classifier(
+            c, backbone, fine_tune=bool(fine_tune),
+            sequence_length=256 if sequence_length is None else sequence_length,
+            hidden_units=hidden_units, dropout=dropout, l2=l2, name=name,
+        )
+    if fine_tune:
+        raise ValueError("fine_tune=True needs a backbone. Received: backbone=None")
+    sequence_length = 64 if sequence_length is None else sequence_length
     if mode not in _TEXT_MODES:
         raise ValueError(f"mode must be one of {_TEXT_MODES}. Received: mode={mode!r}")
     _check_head(hidden_units, dropout, l2)
@@ -331,6 +358,34 @@ def text_classifier(
             vectorize.vocabulary_size(), int(embedding_dim), mask_zero=True, name="embedding"
         )(x)
         x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
+    out = _head(x, 1 if c == 2 else c, hidden_units, dropout, l2)
+    return keras.Model(inp, out, name=name)
+
+
+def _encoder_classifier(
+    c: int,
+    backbone: Any,
+    *,
+    fine_tune: bool,
+    sequence_length: int,
+    hidden_units: Sequence[int],
+    dropout: float,
+    l2: float,
+    name: str,
+) -> keras.Model:
+    """Raw strings -> a pretrained encoder's sentence vector -> the head's logits."""
+    from tfsnorkel.classify import encoders
+
+    _check_head(hidden_units, dropout, l2)
+    if not isinstance(backbone, encoders.BertEncoder):
+        if not isinstance(backbone, (str, os.PathLike)):
+            raise TypeError(
+                "backbone must be a tfsnorkel BertEncoder (load_bert_encoder) or a path / "
+                f"keras-hub preset handle. Received: {type(backbone).__name__}"
+            )
+        backbone = encoders.load_bert_encoder(backbone)
+    inp = keras.Input(shape=(), dtype="string", name="text")
+    x = backbone.layer(sequence_length=int(sequence_length), trainable=fine_tune)(inp)
     out = _head(x, 1 if c == 2 else c, hidden_units, dropout, l2)
     return keras.Model(inp, out, name=name)
 

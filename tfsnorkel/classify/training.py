@@ -60,7 +60,13 @@ from tfsnorkel.classify.selftrain import SelfTraining, run_self_training
 from tfsnorkel.labels import check_gold_labels, check_label_matrix
 from tfsnorkel.metrics import METRICS, metric_score
 
-__all__ = ["DEFAULT_TEXT_RECIPE", "TRAINING_DEFAULTS", "class_weights", "fit_text_classifier"]
+__all__ = [
+    "DEFAULT_TEXT_RECIPE",
+    "FINE_TUNE_LEARNING_RATE",
+    "TRAINING_DEFAULTS",
+    "class_weights",
+    "fit_text_classifier",
+]
 
 _LABEL_TYPES = ("soft", "hard", "auto")
 _MONITORS = ("dev_metric", "val_loss")
@@ -73,6 +79,9 @@ DEFAULT_TEXT_RECIPE: dict[str, Any] = {"char_ngrams": (2, 5), "unit_norm": True}
 #: The training defaults by task kind: ``"binary"`` is the earlier recipe, unchanged (it
 #: scored higher on youtube's gold dev split); ``"multiclass"`` the measured one for C > 2
 #: (higher on the trec and CFPB gold dev splits; the plain recipe diverged on CFPB).
+#: Adam's default learning rate when a pretrained backbone is fine-tuned
+#: (``text_classifier(backbone=..., fine_tune=True)``): the usual BERT fine-tuning range.
+FINE_TUNE_LEARNING_RATE = 3e-5
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "binary": {"learning_rate": 1e-2, "class_weight": None, "monitor": "val_loss",
                "patience": 3},
@@ -168,20 +177,26 @@ class _SparseRows:
 
     @classmethod
     def of(cls, features: keras.Model, texts: np.ndarray, chunk: int = 512) -> _SparseRows:
-        cols, vals, lengths = [], [], []
+        """Featurizes ``texts`` in chunks of similar length (an encoder pads each chunk to
+        its longest text), then puts the rows back in order."""
+        n = len(texts)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        run = tf.function(features, reduce_retracing=True)
+        cols: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+        vals: list[np.ndarray] = [np.zeros(0, np.float32)] * n
         width = int(features.output.shape[-1])
-        for start in range(0, len(texts), chunk):
-            dense = np.asarray(features(tf.constant(texts[start : start + chunk], dtype=tf.string)))
-            r, c = np.nonzero(dense)  # row-major: columns ascending within each row
-            cols.append(c.astype(np.int64))
-            vals.append(dense[r, c].astype(np.float32))
-            lengths.append(np.bincount(r, minlength=len(dense)))
-        lengths_all = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        for start in range(0, n, chunk):
+            idx = order[start : start + chunk]
+            dense = np.asarray(run(tf.constant(texts[idx], dtype=tf.string)))
+            for row, i in zip(dense, idx):
+                (c,) = np.nonzero(row)
+                cols[i], vals[i] = c.astype(np.int64), row[c].astype(np.float32)
+        lengths = np.array([len(c) for c in cols], np.int64)
         return cls(
             tf.RaggedTensor.from_row_lengths(np.concatenate(cols or [np.zeros(0, np.int64)]),
-                                             lengths_all),
+                                             lengths),
             tf.RaggedTensor.from_row_lengths(np.concatenate(vals or [np.zeros(0, np.float32)]),
-                                             lengths_all),
+                                             lengths),
             width,
         )
 
@@ -425,7 +440,8 @@ def _vectorized(vectorize: Callable, x: tf.Tensor, *rest: tf.Tensor) -> tuple:
 def _recipe_kwargs(classifier_kwargs: dict[str, Any], cardinality: int) -> dict[str, Any]:
     """``DEFAULT_TEXT_RECIPE`` under the caller's options (C > 2, bag-of-words modes only)."""
     mode = classifier_kwargs.get("mode", "tf_idf")
-    if cardinality == 2 or mode not in _BAG_MODES or classifier_kwargs.get("vocabulary") is not None:
+    if (cardinality == 2 or mode not in _BAG_MODES or classifier_kwargs.get("backbone") is not None
+            or classifier_kwargs.get("vocabulary") is not None):
         return dict(classifier_kwargs)
     return {**DEFAULT_TEXT_RECIPE, **classifier_kwargs}
 
@@ -496,7 +512,8 @@ def fit_text_classifier(
         shuffle: reshuffle the training rows every epoch. Defaults to `True`.
         learning_rate: Adam's learning rate. Defaults to `None` (``1e-2`` for binary tasks,
             ``0.03`` for more classes, with unit-norm features; lower it, e.g. ``1e-3``, for
-            ``hidden_units`` or ``mode="embedding"``).
+            ``hidden_units`` or ``mode="embedding"``; :data:`FINE_TUNE_LEARNING_RATE` when a
+            ``backbone`` is fine-tuned).
         class_weight: ``"balanced"`` weighs each row by ``targets @ w`` with
             ``w_c = 1 / (C * prior_c)`` (``prior`` = mean soft label of the rows trained on,
             weights capped at 10; see :func:`class_weights`), a number is a power of those
@@ -660,7 +677,9 @@ def _prepare(
     defaults = TRAINING_DEFAULTS["binary" if C == 2 else "multiclass"]
     monitor = defaults["monitor"] if monitor == "auto" else monitor
     class_weight = defaults["class_weight"] if class_weight == "auto" else class_weight
-    learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    if learning_rate is None:
+        fine_tune = classifier_kwargs.get("fine_tune") and classifier_kwargs.get("backbone")
+        learning_rate = FINE_TUNE_LEARNING_RATE if fine_tune else defaults["learning_rate"]
     patience = defaults["patience"] if patience is None else patience
     power = _class_weight_power(class_weight)
     batch_size = _positive_int(batch_size, "batch_size")
