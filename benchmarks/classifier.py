@@ -3,11 +3,17 @@
 For every real text set of the label-model harness (``benchmarks/lm_sets.py``: the same label
 matrices, cached) this fits, in one run:
 
-- the label model, ``ts.LabelModel(cardinality=C).fit(L_train)`` (no gold labels);
-- the tf-idf classifier, ``ts.fit_text_classifier(..., label_type="auto")`` on its soft labels
-  with the defaults of ``tfsnorkel.classify.training`` (early stopping and the soft/hard choice
-  on the gold valid split);
+- the label model without gold, ``ts.LabelModel(cardinality=C).fit(L_train)``, and with the
+  gold valid split, ``.fit(L_train, L_dev=L_valid, y_dev=y_valid)`` (as ``run_pipeline`` fits
+  it): the classifiers train on the soft labels of the second (of the first where a set has
+  no valid split);
+- the tf-idf classifier, ``ts.fit_text_classifier(..., label_type="auto")`` on those soft
+  labels with the defaults of ``tfsnorkel.classify.training`` (early stopping and the
+  soft/hard choice on the gold valid split);
 - the same with ``self_training=True`` (threshold and rounds chosen on the gold valid split);
+- with ``--backbone DIR`` (a pretrained encoder, e.g. the Hugging Face files of
+  all-MiniLM-L6-v2): the same two with ``backbone=`` (frozen encoder, linear head), and with
+  ``--fine-tune`` also the encoder fine-tuned (slow on CPU);
 
 and scores each on the gold test split: accuracy, class-1 F1 (binary) or macro F1, and the
 accuracy on the test rows no LF covers (where the label model can only return its prior).
@@ -17,7 +23,7 @@ loss and there is nothing to choose self-training's threshold on, so that column
 Run from the repository root (a few minutes on 2 CPU cores):
 
     TFSNORKEL_DATA_DIR=../shared/data python benchmarks/classifier.py [--sets youtube,trec] \\
-        [--out benchmarks/results/classifier.json]
+        [--backbone /path/to/all-MiniLM-L6-v2] [--fine-tune] [--out benchmarks/results/classifier.json]
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 SETS = ("youtube", "sms", "trec", "imdb", "yelp", "spouse", "cfpb")
+COLUMNS = ("label_model", "label_model_dev", "classifier", "self_training", "encoder",
+           "encoder_self_training", "fine_tuned")
 
 
 def _data_root() -> Path:
@@ -83,7 +91,8 @@ def _scores(ts, y: np.ndarray, probs: np.ndarray, uncovered: np.ndarray, C: int)
     return out
 
 
-def run_set(name: str, root: Path) -> dict:
+def run_set(name: str, root: Path, encoder=None, fine_tune: bool = False,
+            variants: tuple[str, ...] | None = None) -> dict:
     import lm_sets
 
     import tfsnorkel as ts
@@ -98,28 +107,43 @@ def run_set(name: str, root: Path) -> dict:
     row: dict = {"set": name, "classes": C, "train": len(L_train), "test": len(L_test),
                  "train_coverage": float((L_train != -1).any(axis=1).mean()),
                  "test_uncovered": int(uncovered.sum())}
-    t = time.perf_counter()
-    lm = ts.LabelModel(cardinality=C).fit(L_train)
-    P = lm.predict_proba(L_train)
-    row["label_model"] = _scores(ts, y_test, lm.predict_proba(L_test), uncovered, C)
-    row["label_model"]["seconds"] = time.perf_counter() - t
-    dev = dict(dev_texts=x_valid, dev_y=d["y_valid"]) if has_dev else {}
-    variants = {"classifier": {}}
+    fits = {"label_model": {}}
     if has_dev:
-        variants["classifier"] = {"label_type": "auto"}
-        variants["self_training"] = {"label_type": "auto", "self_training": True}
-    for key, kwargs in variants.items():
+        fits["label_model_dev"] = dict(L_dev=d["L_valid"], y_dev=d["y_valid"])
+    for key, kwargs in fits.items():
+        t = time.perf_counter()
+        lm = ts.LabelModel(cardinality=C).fit(L_train, **kwargs)
+        P = lm.predict_proba(L_train)  # the last fit (with dev where there is one) is kept
+        row[key] = _scores(ts, y_test, lm.predict_proba(L_test), uncovered, C)
+        row[key]["seconds"] = time.perf_counter() - t
+    dev = dict(dev_texts=x_valid, dev_y=d["y_valid"]) if has_dev else {}
+    auto = {"label_type": "auto"} if has_dev else {}
+    todo = {"classifier": dict(auto)}
+    if has_dev:
+        todo["self_training"] = {**auto, "self_training": True}
+    if encoder is not None:
+        todo["encoder"] = {**auto, "backbone": encoder}
+        if has_dev:
+            todo["encoder_self_training"] = {**auto, "backbone": encoder, "self_training": True}
+        if fine_tune:
+            todo["fine_tuned"] = {**auto, "backbone": encoder, "fine_tune": True, "epochs": 4,
+                                  "batch_size": 32}
+    for key, kwargs in todo.items():
+        if variants and key not in variants:
+            continue
         t = time.perf_counter()
         clf = ts.fit_text_classifier(x_train, P, L_train, **dev, **kwargs)
         row[key] = _scores(ts, y_test, ts.predict_proba(clf, x_test), uncovered, C)
         row[key]["seconds"] = time.perf_counter() - t
-        if key == "self_training":
+        if kwargs.get("self_training"):
             row[key]["log"] = clf.self_training_log
+        print(f"  {name} {key}: {row[key]['accuracy']:.3f} ({row[key]['seconds']:.0f} s)",
+              file=sys.stderr, flush=True)
     return row
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["label_model", "classifier", "self_training"]
+    cols = [c for c in COLUMNS if any(c in r for r in rows)]
     lines = [
         "| set | C | train rows (covered) | test rows (no LF) | "
         + " | ".join(f"{c.replace('_', ' ')} acc / F1 / acc no-LF" for c in cols) + " |",
@@ -145,21 +169,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
+    parser.add_argument("--backbone", default=None,
+                        help="a pretrained encoder (Hugging Face directory or keras-hub preset)")
+    parser.add_argument("--fine-tune", action="store_true", help="also fine-tune the encoder")
+    parser.add_argument("--variants", default="",
+                        help="comma-separated classifier columns to run (default: all)")
     args = parser.parse_args(argv)
     root = _data_root()
+    encoder = None
+    if args.backbone:
+        import tfsnorkel as ts
+
+        encoder = ts.load_bert_encoder(args.backbone)
+    variants = tuple(v for v in args.variants.split(",") if v) or None
     rows = []
     for name in args.sets.split(","):
         t = time.perf_counter()
-        rows.append(run_set(name, root))
+        rows.append(run_set(name, root, encoder, args.fine_tune, variants))
         print(f"{name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
         print(json.dumps(rows[-1], default=float), file=sys.stderr, flush=True)
+        if args.out:  # after every set, atomically: a stopped run keeps the sets it finished
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(rows, indent=1, default=float))
+            tmp.replace(out)
     print(table(rows))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows, indent=1, default=float))
-        tmp.replace(out)
     return 0
 
 

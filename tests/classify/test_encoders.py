@@ -294,3 +294,32 @@ def test_export_serves_raw_strings_with_only_tensorflow_text_ops(tmp_path):
     # the op libraries are needed: without them the graph cannot be loaded
     with pytest.raises(AssertionError, match="(?i)op type not registered|not found"):
         load_in_fresh_process(path, calls, tmp_path)
+
+
+def test_readme_snippet_runs(hf_dir, task):
+    """README's "Pretrained encoders" snippet, with the tiny Hugging Face directory as the model."""
+    import re
+    import types
+    from pathlib import Path
+
+    import pandas as pd
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rest = text[text.index("### Pretrained encoders"):]
+    code = re.search(r"```python\n(.*?)```", rest, re.S).group(1)
+    assert '"models/all-MiniLM-L6-v2"' in code
+    code = code.replace('"models/all-MiniLM-L6-v2"', repr(str(hf_dir[0])))
+    texts, P, dev_texts, dev_y, test_texts, test_y = task
+    L = np.where(P[:, 1:] > 0.5, 1, 0).astype(np.int32)
+    scope = {"ts": ts, "df": pd.DataFrame({"text": texts}), "P": P, "L": L,
+             "dev": pd.DataFrame({"text": dev_texts}),
+             "yt": types.SimpleNamespace(valid=types.SimpleNamespace(y=dev_y))}
+    exec(compile(code, "README.md", "exec"), scope)
+    clf, layer = scope["clf"], scope["clf"].get_layer("encoder")
+    # the snippet read the Hugging Face directory (its random weights carry no signal: only the
+    # wiring is checked here; the frozen-training tests above check learning)
+    assert layer.backbone.hidden_dim == H and layer.activation == "gelu" and not layer.trainable
+    assert layer.preprocess.vocabulary == VOCAB and clf.label_type_ in ("soft", "hard")
+    assert sorted(clf.label_type_scores_) == ["hard", "soft"]
+    probs = ts.predict_proba(clf, test_texts)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)

@@ -32,15 +32,15 @@ was 4.7x slower on short texts); :func:`tfsnorkel.fit_text_classifier` sorts tex
 before it encodes them once for a frozen encoder.
 
 **Serving.** The SavedModel from :func:`tfsnorkel.export_pipeline` serves raw strings with
-no ``PyFunc`` op, but the tokenizer runs four tensorflow-text ops
-(``FastWordpieceTokenizeWithOffsets``, ``NormalizeUTF8``, ``RegexSplitWithOffsets``,
-``RoundRobinTrim`` or a subset, see :func:`required_op_libraries`). A process that loads it
+no ``PyFunc`` op, but the tokenizer runs three tensorflow-text ops
+(``FastWordpieceTokenizeWithOffsets``, ``NormalizeUTF8``, ``RegexSplitWithOffsets``;
+truncation is a plain slice, so no ``RoundRobinTrim``). A process that loads it
 must register them first: ``import tensorflow_text`` works but imports Keras; loading the op
 libraries alone does not (:func:`load_text_ops`, or ``tf.load_op_library`` on each ``.so``
-file :func:`required_op_libraries` names). Stock TF Serving binaries do not link
-tensorflow-text's ops; TF Serving must be built with them (its ``--custom_op_paths``-free
-build adds ``@org_tensorflow_text//tensorflow_text:ops_lib``), as for any BERT SavedModel
-that tokenizes in the graph.
+file :func:`required_op_libraries` names). TF Serving's ``tensorflow_model_server`` links
+tensorflow-text's ``ops_lib`` in its stock build (``SUPPORTED_TENSORFLOW_OPS`` in its
+``model_servers/BUILD``), so a release of the same TensorFlow version should serve the export
+as it is; that could not be run here (no TF Serving binary), only the fresh-process load above.
 
 Example:
     >>> enc = tiny_bert_encoder(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad"])
