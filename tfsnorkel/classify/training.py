@@ -49,6 +49,7 @@ from tfsnorkel.classify.data import (
     gold_dataset,
     soft_label_dataset,
 )
+from tfsnorkel.classify.encoders import BertTextEncoder
 from tfsnorkel.classify.losses import NoiseAwareLoss
 from tfsnorkel.classify.models import (
     _strings,
@@ -176,9 +177,13 @@ class _SparseRows:
     width: int
 
     @classmethod
-    def of(cls, features: keras.Model, texts: np.ndarray, chunk: int = 512) -> _SparseRows:
+    def of(cls, features: keras.Model, texts: np.ndarray, chunk: int | None = None) -> _SparseRows:
         """Featurizes ``texts`` in chunks of similar length (an encoder pads each chunk to
-        its longest text), then puts the rows back in order."""
+        its longest text), then puts the rows back in order. Chunks default to 512 texts, 32
+        for a pretrained encoder (its attention is ``[chunk, heads, T, T]``)."""
+        if chunk is None:
+            encoder = any(isinstance(layer, BertTextEncoder) for layer in features.layers)
+            chunk = 32 if encoder else 512
         n = len(texts)
         order = np.argsort([len(t) for t in texts], kind="stable")
         run = tf.function(features, reduce_retracing=True)
