@@ -174,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fine-tune", action="store_true", help="also fine-tune the encoder")
     parser.add_argument("--variants", default="",
                         help="comma-separated classifier columns to run (default: all)")
+    parser.add_argument("--table", nargs="+", default=None, metavar="JSON",
+                        help="only print the table of rows saved by earlier --out runs")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table([r for f in args.table for r in json.loads(Path(f).read_text())]))
+        return 0
     root = _data_root()
     encoder = None
     if args.backbone:

@@ -886,6 +886,15 @@ def _fit_classifier(args, texts, P, L, dev_texts, dev_y, label_type: str, quiet:
 
     verbose = 0 if quiet or not _interactive() else "auto"
     kinds = ["soft", "hard"] if label_type == "auto" else [label_type]
+    encoder: dict = {}
+    if getattr(args, "backbone", None):
+        try:
+            encoder = {"backbone": ts.load_bert_encoder(args.backbone),
+                       "fine_tune": bool(args.fine_tune)}
+        except (ImportError, OSError, ValueError) as exc:
+            raise CLIError(f"--backbone {args.backbone}: {' '.join(str(exc).split())}") from exc
+    elif getattr(args, "fine_tune", False):
+        raise CLIError("--fine-tune trains a pretrained encoder: give --backbone too")
     best = None
     scores: dict[str, float] = {}
     for kind in kinds:
@@ -898,7 +907,7 @@ def _fit_classifier(args, texts, P, L, dev_texts, dev_y, label_type: str, quiet:
                 texts, P, L, dev_texts=dev_texts, dev_y=dev_y, label_type=kind,
                 epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                 learning_rate=args.learning_rate, self_training=args.self_training,
-                seed=args.seed, verbose=verbose, callbacks=callbacks,
+                seed=args.seed, verbose=verbose, callbacks=callbacks, **encoder,
             )
         except ValueError as exc:
             raise CLIError(str(exc)) from exc
@@ -1240,6 +1249,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="confidence-thresholded self-training on the rows no LF covers; a round is kept "
         "only when the gold dev score rises (needs --dev-input)",
+    )
+    p.add_argument(
+        "--backbone",
+        default=None,
+        help="a pretrained BERT-family encoder instead of tf-idf features: a directory of "
+        "Hugging Face files (e.g. all-MiniLM-L6-v2) or a keras-hub preset handle; needs "
+        "pip install 'tfsnorkel[encoders]' (frozen unless --fine-tune)",
+    )
+    p.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="fine-tune the --backbone encoder too (learning rate 3e-5 unless --learning-rate)",
     )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)

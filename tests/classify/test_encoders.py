@@ -323,3 +323,26 @@ def test_readme_snippet_runs(hf_dir, task):
     assert sorted(clf.label_type_scores_) == ["hard", "soft"]
     probs = ts.predict_proba(clf, test_texts)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
+
+
+def test_cli_train_with_a_backbone(hf_dir, task, tmp_path, cli):
+    import pandas as pd
+
+    texts, P, dev_texts, dev_y, test_texts, test_y = task
+    csv, dev_csv, P_path = tmp_path / "train.csv", tmp_path / "dev.csv", tmp_path / "P.npy"
+    pd.DataFrame({"text": texts}).to_csv(csv, index=False)
+    pd.DataFrame({"text": dev_texts, "y": dev_y}).to_csv(dev_csv, index=False)
+    np.save(P_path, P)
+    out = tmp_path / "clf.keras"
+    base = ("train", "--input", str(csv), "--soft-labels", str(P_path), "--out", str(out),
+            "--dev-input", str(dev_csv), "--dev-gold-column", "y", "--epochs", "3")
+    proc = cli(*base, "--backbone", str(hf_dir[0]))
+    assert proc.returncode == 0, proc.stderr
+    loaded = keras.models.load_model(out)
+    layer = loaded.get_layer("encoder")
+    assert layer.preprocess.vocabulary == VOCAB and not layer.trainable
+    proc = cli(*base, "--fine-tune")
+    assert proc.returncode == 2 and "give --backbone too" in proc.stderr
+    proc = cli(*base, "--backbone", str(tmp_path / "missing"))
+    assert proc.returncode == 2 and "no directory" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -316,6 +316,10 @@ class BertTextEncoder(keras.layers.Layer):
         self.pool = MaskedMeanPooling(name="pool")
         self.trainable = trainable  # now that the backbone is attached: sets its variables too
 
+    def build(self, input_shape: Any) -> None:
+        """Nothing to create: the backbone arrives built, the other parts hold no weights."""
+        self.built = True
+
     def call(self, texts: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         """Pooled (and normalized) last-layer vectors of ``texts``."""
         inputs = self.preprocess(texts)
@@ -408,6 +412,11 @@ def load_bert_encoder(source: str | os.PathLike) -> BertEncoder:
     """
     hub = _keras_hub()
     src = os.fspath(source)
+    if "://" not in src and (os.sep in src or src.startswith(".")) and not os.path.isdir(src):
+        raise FileNotFoundError(
+            f"no directory {src!r}: give a directory of Hugging Face-format files or a "
+            "keras-hub preset handle (e.g. 'bert_tiny_en_uncased', 'hf://owner/name')"
+        )
     if _is_hf_dir(src):
         with open(os.path.join(src, "config.json"), encoding="utf-8") as fh:
             config = json.load(fh)
