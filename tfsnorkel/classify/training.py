@@ -547,7 +547,10 @@ def fit_text_classifier(
             ``model.label_type_scores_`` (empty without a dev set).
         **classifier_kwargs: passed to :func:`text_classifier` (``mode``, ``ngrams``,
             ``max_tokens``, ``char_ngrams``, ``unit_norm``, ``hidden_units``, ...), over
-            :data:`DEFAULT_TEXT_RECIPE` for the bag-of-words modes when ``C > 2``.
+            :data:`DEFAULT_TEXT_RECIPE` for the bag-of-words modes when ``C > 2``; or
+            ``backbone=`` (a pretrained encoder from :func:`tfsnorkel.load_bert_encoder`, frozen:
+            each training and dev text is encoded once, in chunks sorted by length, and only
+            the head trains) with ``fine_tune=True`` to train the encoder too.
 
     Returns:
         The trained, compiled ``keras.Model`` (raw strings to logits). ``model.history`` is
