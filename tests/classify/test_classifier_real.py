@@ -1,18 +1,21 @@
 """The classifier against its label model on gold test accuracy, on real LF sets.
 
-youtube: the compiled spam LFs; CFPB complaints: the LFs and split of
+youtube: the compiled spam LFs; trec: WRENCH's 68 LFs; CFPB complaints: the LFs and split of
 ``examples/complaints.ipynb`` (``examples/lfsets/cfpb_lfs.py``). The label model is fitted
 here with the gold dev split, as ``run_pipeline`` fits it
 (``ts.LabelModel(cardinality=C).fit(L_train, L_dev, y_dev)``: the dev split makes its choices),
-its test accuracy computed, not hard-coded. The classifier is ``ts.fit_text_classifier`` with its defaults and
-``label_type="auto"`` (early stopping and the soft/hard choice on the gold dev split only); on
-CFPB soft targets only, which is what ``"auto"`` keeps there (measured: the same 0.741), since the
-multiclass recipe is among the costliest fits of the suite.
-Scores are printed (run with ``-s``); the side-by-side table is BENCHMARKS.md, "Classifier".
-On youtube the classifier beats its label model (measured 0.924 vs 0.868). On CFPB it does
-not: measured 0.741 against the label model's 0.759 (with the dev split; without it 0.700-0.737
-against 0.713 over runs: CPU kernels are not bit-deterministic and the 230-row dev split picks
-different epochs), so the test asserts it stays within 0.03 and its macro F1 is >= 0.45.
+its test accuracy computed, not hard-coded. The classifier is ``ts.fit_text_classifier`` with its
+defaults (early stopping, and the soft/hard choice where ``label_type="auto"``, on the gold dev
+split only). Scores are printed (run with ``-s``); the side-by-side table is BENCHMARKS.md,
+"Classifier". The best recipe per set, each beating its label model:
+
+* youtube: the tf-idf classifier (measured 0.924 vs 0.868);
+* trec: frozen all-MiniLM-L6-v2 sentence vectors with a linear head (0.684 vs 0.636; tf-idf
+  0.644);
+* CFPB: the encoder's vector (first 128 tokens) beside the multiclass recipe's word and
+  character n-grams (``bag_of_words=True``), over the narrative and the company name, the two
+  fields the LFs read (0.789 vs 0.759; tf-idf over the narrative alone 0.737-0.741, over both
+  fields 0.750-0.752). Soft targets only there (what ``"auto"`` keeps), to bound the suite's time.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def youtube_fit(youtube):
 
 
 @pytest.fixture(scope="module")
-def cfpb_fit(cfpb_csv):
+def cfpb_fit(cfpb_csv, minilm_dir):
     spec = importlib.util.spec_from_file_location(
         "cfpb_lfs", REPO / "examples" / "lfsets" / "cfpb_lfs.py"
     )
@@ -70,8 +73,14 @@ def cfpb_fit(cfpb_csv):
     train, dev, test = mod.load_frames(cfpb_csv.parent.parent)
     lfs = ts.LFSet(mod.lfs, cardinality=mod.cardinality)
     L_train, L_dev, L_test = lfs.apply(train), lfs.apply(dev), lfs.apply(test)
-    run = _fit(mod.cardinality, train["text"], L_train, dev["text"], L_dev, dev["y"].to_numpy(),
-               test["text"], L_test, test["y"].to_numpy(), label_type="soft")
+
+    def both_fields(df):  # what the LFs read: the narrative and the company
+        return (df["text"].fillna("") + " company: " + df["company"].fillna("")).to_numpy(object)
+
+    run = _fit(mod.cardinality, both_fields(train), L_train, both_fields(dev), L_dev,
+               dev["y"].to_numpy(), both_fields(test), L_test, test["y"].to_numpy(),
+               label_type="soft", backbone=ts.load_bert_encoder(minilm_dir), bag_of_words=True,
+               sequence_length=128)
     run.y_test = test["y"].to_numpy()
     return run
 
@@ -84,12 +93,13 @@ def test_youtube_classifier_beats_its_label_model(youtube, youtube_fit):
     assert r.uncovered.sum() >= 30 and acc_unc >= 0.7
 
 
-def test_cfpb_classifier_is_on_par_with_its_label_model(cfpb_fit):
+def test_cfpb_classifier_beats_its_label_model(cfpb_fit):
     r = cfpb_fit
-    assert r.clf_acc >= r.lm_acc - 0.03
-    # the multiclass recipe: word and character n-grams, balanced class weights
-    assert "vectorize_chars" in {layer.name for layer in r.clf.layers}
-    assert ts.metric_score(r.y_test, r.probs, "f1_macro", cardinality=9) >= 0.45
+    assert r.clf_acc >= r.lm_acc + 0.01
+    # the multiclass recipe's word and character n-grams beside the encoder's vector
+    assert {"vectorize_chars", "encoder", "features_and_encoder"} <= {
+        layer.name for layer in r.clf.layers}
+    assert ts.metric_score(r.y_test, r.probs, "f1_macro", cardinality=9) >= 0.55
 
 
 def test_trec_classifier_with_a_pretrained_encoder_beats_its_label_model(trec, minilm_dir):

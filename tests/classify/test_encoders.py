@@ -261,9 +261,28 @@ def test_fine_tuning_moves_the_backbone(task):
     assert acc >= 0.9
 
 
+def test_encoder_with_bag_of_words_features(task):
+    texts, P, dev_texts, dev_y, test_texts, test_y = task
+    clf = ts.fit_text_classifier(texts, P, dev_texts=dev_texts,
+                                 dev_y=dev_y, backbone=_tiny(), bag_of_words=True, epochs=20)
+    names = {layer.name for layer in clf.layers}
+    assert {"vectorize", "encoder", "features_and_encoder"} <= names
+    width = clf.get_layer("features_and_encoder").output.shape[-1]
+    assert width == clf.get_layer("vectorize").vocabulary_size() + 32
+    acc = ts.metric_score(test_y, ts.predict_proba(clf, test_texts), "accuracy", cardinality=2)
+    assert acc >= 0.95
+    # more classes get the multiclass recipe's character n-grams beside the encoder
+    P3 = np.concatenate([P * 0.9, np.full((len(P), 1), 0.1)], axis=1)
+    clf3 = ts.fit_text_classifier(texts, P3, dev_texts=dev_texts, dev_y=dev_y, backbone=_tiny(),
+                                  bag_of_words=True, epochs=2)
+    assert "vectorize_chars" in {layer.name for layer in clf3.layers}
+
+
 def test_fine_tune_needs_a_backbone():
-    with pytest.raises(ValueError, match="needs a backbone"):
+    with pytest.raises(ValueError, match="need a backbone"):
         ts.text_classifier(2, adapt_data=["a b"], fine_tune=True)
+    with pytest.raises(ValueError, match="need a backbone"):
+        ts.text_classifier(2, adapt_data=["a b"], bag_of_words=True)
     with pytest.raises(TypeError, match="BertEncoder"):
         ts.text_classifier(2, backbone=3)
 

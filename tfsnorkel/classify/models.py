@@ -208,6 +208,7 @@ def text_classifier(
     unit_norm: bool = False,
     backbone: Any = None,
     fine_tune: bool = False,
+    bag_of_words: bool = False,
     name: str = "text_classifier",
 ) -> keras.Model:
     """A Keras model from raw strings ``[batch]`` to logits, with ``TextVectorization`` inside.
@@ -260,6 +261,10 @@ def text_classifier(
             ``3e-5``); ``False`` keeps it frozen (only the head trains, and
             :func:`tfsnorkel.fit_text_classifier` encodes each text once). Defaults to
             `False`.
+        bag_of_words: with a ``backbone``, also compute the bag-of-words features of
+            ``mode`` (and ``char_ngrams``, ``unit_norm``) and concatenate them with the
+            encoder's vector (layer ``"features_and_encoder"``): n-grams keep rare names and
+            codes a sentence encoder blurs. Needs ``adapt_data``. Defaults to `False`.
         name: model name. Defaults to `"text_classifier"`.
 
     Returns:
@@ -277,14 +282,17 @@ def text_classifier(
         TensorShape([2, 1])
     """
     c = _check_cardinality(cardinality)
-    if backbone is not None:
-        return _encoder_classifier(
-            c, backbone, fine_tune=bool(fine_tune),
-            sequence_length=256 if sequence_length is None else sequence_length,
-            hidden_units=hidden_units, dropout=dropout, l2=l2, name=name,
+    encoder_length = 256 if sequence_length is None else sequence_length
+    if backbone is not None and not bag_of_words:
+        _check_head(hidden_units, dropout, l2)
+        inp = keras.Input(shape=(), dtype="string", name="text")
+        x = _encoder_layer(backbone, bool(fine_tune), encoder_length)(inp)
+        return keras.Model(inp, _head(x, 1 if c == 2 else c, hidden_units, dropout, l2),
+                           name=name)
+    if backbone is None and (fine_tune or bag_of_words):
+        raise ValueError(
+            "fine_tune=True and bag_of_words=True need a backbone. Received: backbone=None"
         )
-    if fine_tune:
-        raise ValueError("fine_tune=True needs a backbone. Received: backbone=None")
     sequence_length = 64 if sequence_length is None else sequence_length
     if mode not in _TEXT_MODES:
         raise ValueError(f"mode must be one of {_TEXT_MODES}. Received: mode={mode!r}")
@@ -358,25 +366,19 @@ def text_classifier(
             vectorize.vocabulary_size(), int(embedding_dim), mask_zero=True, name="embedding"
         )(x)
         x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
+    if backbone is not None:
+        xe = _encoder_layer(backbone, bool(fine_tune), encoder_length)(inp)
+        x = keras.layers.Concatenate(name="features_and_encoder")(
+            [keras.ops.cast(x, "float32") if mode in ("multi_hot", "count") else x, xe]
+        )
     out = _head(x, 1 if c == 2 else c, hidden_units, dropout, l2)
     return keras.Model(inp, out, name=name)
 
 
-def _encoder_classifier(
-    c: int,
-    backbone: Any,
-    *,
-    fine_tune: bool,
-    sequence_length: int,
-    hidden_units: Sequence[int],
-    dropout: float,
-    l2: float,
-    name: str,
-) -> keras.Model:
-    """Raw strings -> a pretrained encoder's sentence vector -> the head's logits."""
+def _encoder_layer(backbone: Any, fine_tune: bool, sequence_length: int) -> Any:
+    """The ``"encoder"`` layer (raw strings -> sentence vectors) of a pretrained encoder."""
     from tfsnorkel.classify import encoders
 
-    _check_head(hidden_units, dropout, l2)
     if not isinstance(backbone, encoders.BertEncoder):
         if not isinstance(backbone, (str, os.PathLike)):
             raise TypeError(
@@ -384,10 +386,7 @@ def _encoder_classifier(
                 f"keras-hub preset handle. Received: {type(backbone).__name__}"
             )
         backbone = encoders.load_bert_encoder(backbone)
-    inp = keras.Input(shape=(), dtype="string", name="text")
-    x = backbone.layer(sequence_length=int(sequence_length), trainable=fine_tune)(inp)
-    out = _head(x, 1 if c == 2 else c, hidden_units, dropout, l2)
-    return keras.Model(inp, out, name=name)
+    return backbone.layer(sequence_length=int(sequence_length), trainable=fine_tune)
 
 
 def tabular_classifier(

@@ -445,7 +445,9 @@ def _vectorized(vectorize: Callable, x: tf.Tensor, *rest: tf.Tensor) -> tuple:
 def _recipe_kwargs(classifier_kwargs: dict[str, Any], cardinality: int) -> dict[str, Any]:
     """``DEFAULT_TEXT_RECIPE`` under the caller's options (C > 2, bag-of-words modes only)."""
     mode = classifier_kwargs.get("mode", "tf_idf")
-    if (cardinality == 2 or mode not in _BAG_MODES or classifier_kwargs.get("backbone") is not None
+    encoder_only = (classifier_kwargs.get("backbone") is not None
+                    and not classifier_kwargs.get("bag_of_words"))
+    if (cardinality == 2 or mode not in _BAG_MODES or encoder_only
             or classifier_kwargs.get("vocabulary") is not None):
         return dict(classifier_kwargs)
     return {**DEFAULT_TEXT_RECIPE, **classifier_kwargs}
