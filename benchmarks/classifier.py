@@ -70,6 +70,8 @@ def load_texts(name: str, root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
         for fname in ("unlabeled_data", "dev_data", "test_data"):
             with open(folder / f"{fname}.json", encoding="utf-8") as f:
                 parts.append(pd.DataFrame(json.load(f))["text"])
+        # train is transductive, as the label model's (lm_sets): every file's texts, no gold
+        parts[0] = pd.concat(parts, ignore_index=True)
     elif name == "cfpb":
         mod = lm_sets._lfset_module("cfpb_lfs")
         parts = [p["text"] for p in mod.load_frames(root)]
@@ -92,7 +94,7 @@ def _scores(ts, y: np.ndarray, probs: np.ndarray, uncovered: np.ndarray, C: int)
 
 
 def run_set(name: str, root: Path, encoder=None, fine_tune: bool = False,
-            variants: tuple[str, ...] | None = None) -> dict:
+            variants: tuple[str, ...] | None = None, sequence_length: int = 256) -> dict:
     import lm_sets
 
     import tfsnorkel as ts
@@ -122,6 +124,7 @@ def run_set(name: str, root: Path, encoder=None, fine_tune: bool = False,
     if has_dev:
         todo["self_training"] = {**auto, "self_training": True}
     if encoder is not None:
+        auto = {**auto, "sequence_length": sequence_length}
         todo["encoder"] = {**auto, "backbone": encoder}
         if has_dev:
             todo["encoder_self_training"] = {**auto, "backbone": encoder, "self_training": True}
@@ -172,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backbone", default=None,
                         help="a pretrained encoder (Hugging Face directory or keras-hub preset)")
     parser.add_argument("--fine-tune", action="store_true", help="also fine-tune the encoder")
+    parser.add_argument("--sequence-length", type=int, default=256,
+                        help="tokens an encoder reads per text (default 256)")
     parser.add_argument("--variants", default="",
                         help="comma-separated classifier columns to run (default: all)")
     parser.add_argument("--table", nargs="+", default=None, metavar="JSON",
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.sets.split(","):
         t = time.perf_counter()
-        rows.append(run_set(name, root, encoder, args.fine_tune, variants))
+        rows.append(run_set(name, root, encoder, args.fine_tune, variants, args.sequence_length))
         print(f"{name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
         print(json.dumps(rows[-1], default=float), file=sys.stderr, flush=True)
         if args.out:  # after every set, atomically: a stopped run keeps the sets it finished
