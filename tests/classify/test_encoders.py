@@ -365,3 +365,15 @@ def test_cli_train_with_a_backbone(hf_dir, task, tmp_path, cli):
     proc = cli(*base, "--backbone", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "no directory" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_encoded_rows_come_back_in_input_order():
+    from tfsnorkel.classify import training
+
+    clf = ts.text_classifier(2, backbone=_tiny())
+    features = training._feature_model(clf)
+    texts = np.array([" ".join(["win"] * k) for k in (9, 1, 5, 3, 7, 2)] + TEXTS, dtype=object)
+    rows = training._SparseRows.of(features, texts, chunk=4)  # sorted into chunks of 4
+    got = tf.sparse.to_dense(rows.gather(tf.range(len(texts), dtype=tf.int64))).numpy()
+    want = features(tf.constant(texts)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -178,32 +178,32 @@ class _SparseRows:
 
     @classmethod
     def of(cls, features: keras.Model, texts: np.ndarray, chunk: int | None = None) -> _SparseRows:
-        """Featurizes ``texts`` in chunks of similar length (an encoder pads each chunk to
-        its longest text), then puts the rows back in order. Chunks default to 512 texts, 32
-        for a pretrained encoder (its attention is ``[chunk, heads, T, T]``)."""
-        if chunk is None:
-            encoder = any(isinstance(layer, BertTextEncoder) for layer in features.layers)
-            chunk = 32 if encoder else 512
+        """Featurizes ``texts`` in chunks (512 texts; 32 for a pretrained encoder, whose
+        attention is ``[chunk, heads, T, T]``). An encoder pads each chunk to its longest
+        text, so its texts go in sorted by length (through one traced function) and the rows
+        are put back in order afterwards."""
+        encoder = any(isinstance(layer, BertTextEncoder) for layer in features.layers)
+        chunk = chunk or (32 if encoder else 512)
         n = len(texts)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        run = tf.function(features, reduce_retracing=True)
-        cols: list[np.ndarray] = [np.zeros(0, np.int64)] * n
-        vals: list[np.ndarray] = [np.zeros(0, np.float32)] * n
+        order = np.argsort([len(t) for t in texts], kind="stable") if encoder else np.arange(n)
+        run = tf.function(features, reduce_retracing=True) if encoder else features
+        cols, vals, lengths = [], [], []
         width = int(features.output.shape[-1])
         for start in range(0, n, chunk):
-            idx = order[start : start + chunk]
-            dense = np.asarray(run(tf.constant(texts[idx], dtype=tf.string)))
-            for row, i in zip(dense, idx):
-                (c,) = np.nonzero(row)
-                cols[i], vals[i] = c.astype(np.int64), row[c].astype(np.float32)
-        lengths = np.array([len(c) for c in cols], np.int64)
-        return cls(
-            tf.RaggedTensor.from_row_lengths(np.concatenate(cols or [np.zeros(0, np.int64)]),
-                                             lengths),
-            tf.RaggedTensor.from_row_lengths(np.concatenate(vals or [np.zeros(0, np.float32)]),
-                                             lengths),
-            width,
-        )
+            dense = np.asarray(run(tf.constant(texts[order[start : start + chunk]], dtype=tf.string)))
+            r, c = np.nonzero(dense)  # row-major: columns ascending within each row
+            cols.append(c.astype(np.int64))
+            vals.append(dense[r, c].astype(np.float32))
+            lengths.append(np.bincount(r, minlength=len(dense)))
+        lengths_all = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        col_rt = tf.RaggedTensor.from_row_lengths(
+            np.concatenate(cols or [np.zeros(0, np.int64)]), lengths_all)
+        val_rt = tf.RaggedTensor.from_row_lengths(
+            np.concatenate(vals or [np.zeros(0, np.float32)]), lengths_all)
+        if encoder:  # row i of the result is text i again
+            back = np.argsort(order, kind="stable")
+            col_rt, val_rt = tf.gather(col_rt, back), tf.gather(val_rt, back)
+        return cls(col_rt, val_rt, width)
 
     def gather(self, idx: tf.Tensor) -> tf.SparseTensor:
         cols = tf.gather(self.cols, idx)
