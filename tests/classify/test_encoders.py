@@ -272,10 +272,11 @@ def test_encoder_with_bag_of_words_features(task):
     acc = ts.metric_score(test_y, ts.predict_proba(clf, test_texts), "accuracy", cardinality=2)
     assert acc >= 0.95
     # more classes get the multiclass recipe's character n-grams beside the encoder
-    P3 = np.concatenate([P * 0.9, np.full((len(P), 1), 0.1)], axis=1)
-    clf3 = ts.fit_text_classifier(texts, P3, dev_texts=dev_texts, dev_y=dev_y, backbone=_tiny(),
-                                  bag_of_words=True, epochs=2)
-    assert "vectorize_chars" in {layer.name for layer in clf3.layers}
+    from tfsnorkel.classify import training
+
+    kwargs = training._recipe_kwargs({"backbone": "x", "bag_of_words": True}, 3)
+    assert kwargs["char_ngrams"] == (2, 5) and kwargs["unit_norm"]
+    assert "char_ngrams" not in training._recipe_kwargs({"backbone": "x"}, 3)
 
 
 def test_fine_tune_needs_a_backbone():
