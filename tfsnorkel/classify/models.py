@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from tfsnorkel.classify import encoders
+
 __all__ = [
     "L2Normalize",
     "logits_to_probs",
@@ -377,8 +379,6 @@ def text_classifier(
 
 def _encoder_layer(backbone: Any, fine_tune: bool, sequence_length: int) -> Any:
     """The ``"encoder"`` layer (raw strings -> sentence vectors) of a pretrained encoder."""
-    from tfsnorkel.classify import encoders
-
     if not isinstance(backbone, encoders.BertEncoder):
         if not isinstance(backbone, (str, os.PathLike)):
             raise TypeError(
