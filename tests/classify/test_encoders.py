@@ -195,6 +195,29 @@ def test_hugging_face_checkpoint_equals_a_numpy_bert_with_exact_gelu(hf_dir):
     assert np.abs(tanh_layer(tf.constant(TEXTS)).numpy() - approx).max() < 3e-6
 
 
+def test_a_keras_hub_preset_directory_loads_with_its_own_tokenizer(tmp_path):
+    """The preset branch of load_bert_encoder (a handle or a keras-hub preset directory), offline:
+    a backbone and tokenizer saved with keras-hub's save_to_preset load back with the preset's
+    vocabulary and casing and keras-hub's own tanh GELU, and encode as the saved backbone does."""
+    import keras_hub
+
+    vocab = [*VOCAB, "[MASK]"]  # keras-hub's BertTokenizer needs every special token
+    saved = encoders.tiny_bert_encoder(vocab, hidden_dim=8)
+    preset = tmp_path / "preset"
+    saved.backbone.save_to_preset(str(preset))
+    keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True).save_to_preset(str(preset))
+    assert not encoders._is_hf_dir(str(preset))  # keras-hub's config.json has no model_type
+    enc = ts.load_bert_encoder(preset)
+    assert list(enc.vocabulary) == vocab and enc.lowercase
+    assert enc.activation == "gelu_approximate"  # BertBackbone's hard-coded GELU
+    got = enc.layer(sequence_length=64)(tf.constant(TEXTS)).numpy()
+    want = encoders.BertEncoder(saved.backbone, tuple(vocab), True, "gelu_approximate").layer(
+        sequence_length=64
+    )(tf.constant(TEXTS)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert np.abs(got).sum() > 0
+
+
 def test_a_directory_that_is_not_bert_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ValueError, match="gpt2"):
