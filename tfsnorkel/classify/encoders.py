@@ -315,6 +315,13 @@ class BertTextEncoder(keras.layers.Layer):
         )
         self.pool = MaskedMeanPooling(name="pool")
         self.trainable = trainable  # now that the backbone is attached: sets its variables too
+        if trainable:
+            # BertBackbone's pooler ([CLS] -> dense) is not on this layer's path (the vectors
+            # are mean-pooled): frozen, it gets no optimizer slots and Keras no gradient-less
+            # variables to warn about at every fine-tuning step.
+            for layer in backbone.layers:
+                if layer.name == "pooled_dense":
+                    layer.trainable = False
 
     def build(self, input_shape: Any) -> None:
         """Nothing to create: the backbone arrives built, the other parts hold no weights."""
