@@ -234,3 +234,26 @@ def test_the_readme_sparse_snippet_runs_as_written():
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
     # The stored values are classes + 1: the rows equal their dense form's.
     np.testing.assert_allclose(p, lm.predict_proba(np.array([[0, -1, 2], [-1, 1, -1]])), atol=1e-6)
+
+
+@pytest.mark.parametrize("cardinality", [2, 3, 7])
+def test_the_detector_prior_reductions_equal_the_dense_prior(cardinality):
+    """The O(m * C) pseudo-counts the O(votes) EM uses are those of the [m, C, C + 1] prior."""
+    from tfsnorkel.labelmodel.em import ExactEM
+    from tfsnorkel.labelmodel.stats import LabelStats
+
+    rng = np.random.default_rng(cardinality)
+    m, n = 12, 3000
+    lf_classes = rng.integers(0, cardinality, m)
+    lf_classes[0] = -1  # an LF that never votes
+    L = np.full((n, m), -1)
+    for j in np.flatnonzero(lf_classes >= 0):
+        L[rng.random(n) < rng.uniform(0.02, 0.4), j] = lf_classes[j]
+    stats = LabelStats.from_matrix(L, cardinality)
+    em = ExactEM(stats.rows, stats.counts, cardinality, [], (32.0, 8.0), 0.6, 0.5)
+    prior = em.dirichlet_prior()
+    k, idx = np.maximum(lf_classes, 0), np.arange(m)
+    fire_own, fire_all, row_tot = em.dirichlet_reductions(lf_classes)
+    np.testing.assert_allclose(fire_own, prior[idx, k, k + 1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fire_all, prior[idx, :, k + 1].sum(1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(row_tot, prior.sum(2), rtol=1e-12, atol=1e-12)

@@ -265,6 +265,27 @@ class ExactEM:
             self._dirichlet = prior
         return self._dirichlet
 
+    def dirichlet_reductions(self, lf_classes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What the detector M-step needs of :meth:`dirichlet_prior`, in ``O(m * C)``.
+
+        For LFs voting class ``k_j``: the pseudo-counts of ``(y = k_j, vote k_j)`` and of
+        ``vote k_j`` over every ``y`` (``[m]`` each), and each ``(LF, y)`` row's total (``[m, C]``),
+        equal to the reductions of the ``[m, C, C + 1]`` prior, which is never formed.
+        """
+        c, (a0, b0) = self.c, self.acc_prior
+        weight, mean = a0 + b0, a0 / (a0 + b0)
+        marg = np.asarray(self.all_votes.T @ self.n).reshape(self.m, c) / self.n.sum()  # [m, v]
+        rows = weight / np.maximum(self.coverage, weight / self.n.sum())
+        k = np.maximum(np.asarray(lf_classes, np.int64), 0)
+        own = marg[np.arange(self.m), k]
+        fire_own = rows * own * mean
+        fire_all = rows * own  # sum_y ref[k, y] = 1
+        other = (1 - mean) / (c - 1) if c > 1 else 0.0
+        # sum_v marg[j, v] ref[v, y] = marg[j, y] mean + (sum_v marg[j, v] - marg[j, y]) other
+        votes = marg * mean + (marg.sum(1, keepdims=True) - marg) * other
+        row_tot = (rows * (1 - self.coverage) / c)[:, None] + rows[:, None] * votes
+        return fire_own, fire_all, row_tot
+
     def m_step(self, q: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """MAP parameters from posterior ``q``: singleton log-tables ``[m, C, C + 1]``, groups'."""
         # The count-weighted posterior is never formed ([K, C]): the weights ride on the votes.

@@ -133,11 +133,10 @@ class VotesEM:
         has = lfc >= 0
         k = np.maximum(lfc, 0)
         if self._prior_rows is None:
-            prior = em.dirichlet_prior()  # [m, C, C + 1]
-            idx = np.arange(m)
-            self._prior_fire_own = prior[idx, k, k + 1]
-            self._prior_fire_all = prior[idx, :, k + 1].sum(1)
-            self._prior_rows = prior.sum(2)  # [m, C]
+            # The reductions of em.dirichlet_prior() ([m, C, C + 1], never formed here).
+            self._prior_fire_own, self._prior_fire_all, self._prior_rows = (
+                em.dirichlet_reductions(lfc)
+            )
         # The posterior mass of each LF's own class at its votes ([j]) and in all rows.
         fire_own = _bincount(self.v_lf, weights=w_vote, minlength=m)  # q at v = k for unipolar
         fire_all = em.total  # sum_y over the votes of n_i q_i[y]
