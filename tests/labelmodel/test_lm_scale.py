@@ -257,3 +257,36 @@ def test_the_detector_prior_reductions_equal_the_dense_prior(cardinality):
     np.testing.assert_allclose(fire_own, prior[idx, k, k + 1], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fire_all, prior[idx, :, k + 1].sum(1), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(row_tot, prior.sum(2), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["c6_unipolar", "bin_80_20_unipolar", "c3_multipolar_copies3"])
+def test_compact_posterior_tables_equal_the_dense_formula(kind):
+    """Structure learning's tables, kept as the cells that can differ from a floor (O(m * C)),
+    equal the [m, C, C + 1] posterior-weighted vote frequencies, and so do the pair scores."""
+    from tfsnorkel.labelmodel.em import softmax
+    from tfsnorkel.labelmodel.fitting import FitSettings, fit_parameters
+    from tfsnorkel.labelmodel.stats import LabelStats
+
+    d = synthetic_family(kind, n=5000, seed=0)
+    c = int(d.class_balance.shape[0])
+    stats = LabelStats.from_matrix(d.L, c)
+    fitted = fit_parameters(
+        stats, FitSettings(cardinality=c, abstain_model="class_conditional", dependencies=None)
+    )
+    em, log_prior = fitted.em, np.log(fitted.vote_prior)
+    # The dense reference: every (LF, vote value, class) cell counted, plus 1e-9, normalized.
+    r = softmax(em.logits(log_prior, fitted.lf_log_tables, fitted.group_tables)) * em.n[:, None]
+    cnt = np.empty((em.m, c + 1, c))
+    cnt[:, 1:, :] = np.asarray(em.all_votes.T @ r).reshape(em.m, c, c)
+    cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)
+    cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
+    want = cnt / cnt.sum(2, keepdims=True)
+    pi, compact = em.posterior_tables(log_prior, fitted.lf_log_tables, fitted.group_tables,
+                                      compact=True)
+    np.testing.assert_allclose(compact.dense(), want, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(pi, r.sum(0) / r.sum(), rtol=1e-12)
+    assert compact.votes.size < want.size  # only the vote values that occur are stored
+    np.testing.assert_allclose(
+        pair_scores(stats.rows, stats.counts, c, pi, compact),
+        pair_scores(stats.rows, stats.counts, c, pi, want), rtol=1e-9, atol=1e-12,
+    )

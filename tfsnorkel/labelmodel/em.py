@@ -70,6 +70,7 @@ parameters as a Keras layer.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -80,7 +81,7 @@ from tfsnorkel.labelmodel import em_votes
 from tfsnorkel.labelmodel.stats import take_columns
 from tfsnorkel.labelmodel.structure import vote_matrix
 
-__all__ = ["ExactEM", "covered_balance", "group_codes", "softmax"]
+__all__ = ["CompactTables", "ExactEM", "covered_balance", "group_codes", "softmax"]
 
 _EPS = 1e-6
 # Runs of the forms whose tables are a constant plus one class go through the O(votes)
@@ -495,26 +496,75 @@ class ExactEM:
         return lt, tables, q, pi, it
 
     def posterior_tables(
-        self, log_prior, lt, tables, rows: slice = slice(None)
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, log_prior, lt, tables, rows: slice = slice(None), compact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | CompactTables]:
         """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
 
         ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
         conditionally independent model that reproduce every LF's vote marginals exactly,
         which is what structure learning compares pairwise joints against. ``rows`` selects
-        the rows they are taken over (default: all).
+        the rows they are taken over (default: all). Only the vote values that occur are
+        counted (``O(votes)`` columns, two per unipolar LF); ``compact=True`` returns them as a
+        :class:`CompactTables` (``O(m * C)`` memory instead of ``O(m * C^2)``), which
+        :func:`~tfsnorkel.labelmodel.structure.pair_scores` reads like the dense tables.
         """
-        votes_cnt = np.zeros((self.m * self.c, self.c))
-        r_sum = np.zeros(self.c)
+        c, m = self.c, self.m
+        used = np.flatnonzero(np.diff(self.all_votes.tocsc().indptr) > 0)  # vote columns
+        lf_of = used // c
+        votes_cnt = np.zeros((len(used), c))
+        r_sum = np.zeros(c)
         for part in self.row_chunks(rows):
             r = softmax(self.logits(log_prior, lt, tables, part)) * self.n[part, None]
-            votes_cnt += np.asarray(self.all_votes[part].T @ r)
+            votes_cnt += np.asarray(self.all_votes[part][:, used].T @ r)
             r_sum += r.sum(0)
-        cnt = np.empty((self.m, self.c + 1, self.c))
-        cnt[:, 1:, :] = votes_cnt.reshape(self.m, self.c, self.c)
-        cnt[:, 0, :] = r_sum[None, :] - cnt[:, 1:, :].sum(1)  # abstains
-        cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
-        return r_sum / r_sum.sum(), cnt / cnt.sum(2, keepdims=True)
+        per_lf = np.zeros((m, c))
+        np.add.at(per_lf, lf_of, votes_cnt)  # [j, y] votes of LF j
+        eps = 1e-9
+        abstain = np.maximum(r_sum[None, :] - per_lf, 0.0)
+        # The dense tables' normalizer: every one of the C + 1 cells holds its count + eps.
+        denom = abstain + per_lf + (c + 1) * eps
+        out = CompactTables(
+            abstain=(abstain + eps) / denom,
+            columns=used,
+            votes=(np.maximum(votes_cnt, 0.0) + eps) / denom[lf_of],
+            floor=eps / denom,
+        )
+        return r_sum / r_sum.sum(), out if compact else out.dense()
+
+
+@dataclasses.dataclass
+class CompactTables:
+    """``[m, C, C + 1]`` vote tables stored as the cells that can differ from a floor.
+
+    Attributes:
+        abstain: ``[m, C]`` ``P(abstain | y)``.
+        columns: ``[V]`` sorted vote columns ``j * C + v`` that hold a value of their own.
+        votes: ``[V, C]`` ``P(vote = v | y)`` of those columns.
+        floor: ``[m, C]`` ``P(vote = v | y)`` of every other vote value of LF ``j``.
+    """
+
+    abstain: np.ndarray
+    columns: np.ndarray
+    votes: np.ndarray
+    floor: np.ndarray
+
+    def vote_columns(self, columns: np.ndarray) -> np.ndarray:
+        """``[len(columns), C]`` ``P(vote = v | y)`` of vote columns ``j * C + v``."""
+        columns = np.asarray(columns, np.int64)
+        c = self.floor.shape[1]
+        at = np.minimum(np.searchsorted(self.columns, columns), max(len(self.columns) - 1, 0))
+        found = (self.columns[at] == columns) if len(self.columns) else np.zeros(len(columns), bool)
+        out = self.floor[columns // c].copy()
+        out[found] = self.votes[at[found]]
+        return out
+
+    def dense(self) -> np.ndarray:
+        """The ``[m, C, C + 1]`` array."""
+        m, c = self.floor.shape
+        t = np.repeat(self.floor[:, :, None], c + 1, axis=2)
+        t[:, :, 0] = self.abstain
+        t[self.columns // c, :, self.columns % c + 1] = self.votes
+        return t
 
 
 def _tie_false_positives(

@@ -508,7 +508,7 @@ def fit_parameters(
         # Fitted to the covered rows (:func:`_covered_fit`, ``em.imputed > 0``): scored on
         # them too, against the tables of the covered rows (the imputed rows left out).
         post_pi, post_tables = em.posterior_tables(
-            np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed)
+            np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed), compact=True
         )
         s_rows, s_counts = stats.rows, stats.counts
         if em.imputed:

@@ -69,7 +69,8 @@ def pair_scores(
         counts: ``[K]`` row counts.
         cardinality: number of classes ``C``.
         class_balance: ``[C]`` fitted class prior.
-        lf_tables: ``[m, C, C + 1]`` fitted ``P(vote = v | y)`` (column ``v + 1``).
+        lf_tables: ``[m, C, C + 1]`` fitted ``P(vote = v | y)`` (column ``v + 1``), or the
+            same as an :class:`~tfsnorkel.labelmodel.em.CompactTables`.
 
     Returns:
         Symmetric ``[m, m]`` float64 scores (nats), zero on the diagonal.
@@ -101,8 +102,12 @@ def pair_scores(
     av = marg[None, :] - e.T @ vv  # [m, V]: LF j abstains, column (k, w) votes
     aa = 1.0 - (e.T @ marg)[:, None] - av @ e  # [m, m]: both abstain
     pi = np.asarray(class_balance, float)
-    t_vote = lf_tables[lf_of, :, val_of + 1].T  # [C, V]
-    t_abs = lf_tables[:, :, 0].T  # [C, m]
+    if hasattr(lf_tables, "vote_columns"):  # em.CompactTables: O(m * C), never [m, C, C + 1]
+        t_vote = lf_tables.vote_columns(used).T  # [C, V]
+        t_abs = lf_tables.abstain.T  # [C, m]
+    else:
+        t_vote = lf_tables[lf_of, :, val_of + 1].T  # [C, V]
+        t_abs = lf_tables[:, :, 0].T  # [C, m]
     eps = 1e-12
 
     def kl(observed: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
