@@ -290,3 +290,39 @@ def test_compact_posterior_tables_equal_the_dense_formula(kind):
         pair_scores(stats.rows, stats.counts, c, pi, compact),
         pair_scores(stats.rows, stats.counts, c, pi, want), rtol=1e-9, atol=1e-12,
     )
+
+
+@pytest.mark.parametrize("kind", ["c6_unipolar", "bin_90_10_copies5"])
+def test_covered_log_likelihood_equals_the_dense_formula(kind):
+    """The BIC rule's yardstick, summed over the vote columns that occur, equals
+    log sum_y prior(y) prod_factors P(votes | y) - log P(covered), term by term."""
+    from tfsnorkel.labelmodel.em import group_codes
+    from tfsnorkel.labelmodel.fitting import FitSettings, covered_log_likelihood, fit_parameters
+    from tfsnorkel.labelmodel.stats import LabelStats
+
+    d = synthetic_family(kind, n=4000, seed=1)
+    c = int(d.class_balance.shape[0])
+    stats = LabelStats.from_matrix(d.L, c)
+    fitted = fit_parameters(stats, FitSettings(cardinality=c, abstain_model="class_conditional"))
+    if kind == "bin_90_10_copies5":
+        assert fitted.groups  # the copies are learned as a group
+    lt, prior = fitted.lf_log_tables, np.log(fitted.vote_prior)
+    single = np.ones(stats.num_lfs, bool)
+    for g in fitted.groups:
+        single[g] = False
+    rows, n = stats.rows, stats.counts.astype(float)
+    logits = np.tile(prior, (len(rows), 1))
+    silent = prior.copy()
+    for j in np.flatnonzero(single):
+        logits += lt[j][:, rows[:, j] + 1].T
+        silent += lt[j][:, 0]
+    for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
+        logits += table[np.searchsorted(codes, group_codes(rows, g, c))]
+        silent += table[0] if codes[0] == 0 else -np.inf
+    covered = (rows >= 0).any(1)
+    mx = logits.max(1, keepdims=True)
+    row_ll = mx[:, 0] + np.log(np.exp(logits - mx).sum(1))
+    want = (n[covered] * row_ll[covered]).sum() / n[covered].sum() - np.log(
+        1 - np.exp(np.logaddexp.reduce(silent)))
+    got = covered_log_likelihood(fitted, stats.rows, stats.counts)
+    assert got == pytest.approx(want, rel=1e-10, abs=1e-10)

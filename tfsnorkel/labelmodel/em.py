@@ -176,6 +176,12 @@ class ExactEM:
         # number of votes, not with K * m.
         self.all_votes = vote_matrix(self.rows, cardinality)
         self.votes = vote_matrix(self.rows, cardinality, self.single) if self.groups else self.all_votes
+        # The singletons' vote columns that hold a vote (one per unipolar LF): the E-step's
+        # vote weights are [V, C] over them, not [m * C, C] (_used_votes).
+        self._vote_cols = np.flatnonzero(
+            np.bincount(self.votes.indices, minlength=self.m * cardinality) > 0
+        )
+        self._votes_used = None
         self.total = np.asarray(self.all_votes.T @ self.n).reshape(self.m, cardinality).sum(1)
         self.coverage = self.total / max(self.n.sum(), 1.0)
         self.covered = np.diff(self.all_votes.indptr) > 0  # [K] rows with a vote
@@ -202,6 +208,18 @@ class ExactEM:
         self.abstain_weight = float(weight)
         self._stacked = None  # built by the first dense logits() that needs it
 
+    def _used_votes(self) -> sp.csr_matrix:
+        """``[K, V]``: the singleton votes over the columns that occur (``_vote_cols``), sharing
+        the vote matrix's data and row pointers (only the column indices are new)."""
+        if self._votes_used is None:
+            remap = np.zeros(self.m * self.c, np.int32)
+            remap[self._vote_cols] = np.arange(len(self._vote_cols), dtype=np.int32)
+            v = self.votes
+            self._votes_used = sp.csr_matrix(
+                (v.data, remap[v.indices], v.indptr), shape=(v.shape[0], len(self._vote_cols))
+            )
+        return self._votes_used
+
     def _stacked_votes(self) -> sp.csr_matrix:
         """``[K, m*C + C + m]``: votes, classes voted in the row, singletons that voted.
 
@@ -212,7 +230,7 @@ class ExactEM:
             cv = (self.all_votes @ self._to_lf @ own).tocsr()  # [K, m] fired, then classes
             cv.data[:] = 1.0
             self._stacked = sp.hstack(
-                [self.votes, cv, (self.votes @ self._to_lf).tocsr()], format="csr"
+                [self._used_votes(), cv, (self.votes @ self._to_lf).tocsr()], format="csr"
             )
         return self._stacked
 
@@ -344,7 +362,9 @@ class ExactEM:
         # (:meth:`set_lf_classes`). Every singleton's abstain term is summed once, and a
         # vote replaces its LF's: one sparse product over the votes, none over K * m cells.
         a = lt[:, :, 0] * self.single[:, None]  # [j, y] log P(abstain | y), singletons only
-        w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(self.m * self.c, self.c)
+        # [V, C] weights of the vote columns that occur (column j * C + v: LF j, value v).
+        lf_of, val_of = self._vote_cols // self.c, self._vote_cols % self.c
+        w = lt[lf_of, :, val_of + 1] - a[lf_of]
         if self.lf_classes is not None and self.abstain_weight != 1.0:
             # A silent LF of a class that some LF votes in the row counts with the weight:
             # (weight - 1) * (the singletons of the row's voted classes - those that voted).
@@ -356,7 +376,8 @@ class ExactEM:
                 [w, dw * per_class, -dw * own_a]
             )
         else:
-            out = (self.votes if rows == slice(None) else self.votes[rows]) @ w
+            used = self._used_votes()
+            out = (used if rows == slice(None) else used[rows]) @ w
         out = np.asarray(out)
         out += a.sum(0)[None, :] + log_prior[None, :]
         for (codes, inv), t in zip(self.patterns, tables):
@@ -374,6 +395,7 @@ class ExactEM:
         """Drops the caches built by the iterations (the stacked vote matrix, the ``O(votes)``
         form, weighted transposes, the Dirichlet prior); they are rebuilt when needed."""
         self._stacked = None
+        self._votes_used = None
         self._dirichlet = None
         self._votes_t_n = None
         self._votes_form, self._votes_key = None, None

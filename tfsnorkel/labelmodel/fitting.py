@@ -177,7 +177,12 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     log_prior = np.log(np.maximum(fitted.vote_prior, 1e-300))
     # Every singleton's abstain term once, a vote replacing its LF's (sparse over the votes).
     a = lt[:, :, 0] * single[:, None]  # [j, y]
-    w = (lt[:, :, 1:].transpose(0, 2, 1) - a[:, None, :]).reshape(-1, c)  # [j*C + v, y]
+    # [V, y] weights of the vote columns j*C + v that occur (not [m*C, y]: O(votes) columns).
+    cols = np.flatnonzero(np.bincount(vote_matrix(rows, c, single).indices,
+                                      minlength=rows.shape[1] * c) > 0)
+    remap = np.zeros(rows.shape[1] * c, np.int64)
+    remap[cols] = np.arange(len(cols))
+    w = lt[cols // c, :, cols % c + 1] - a[cols // c]
     base = log_prior + a.sum(0)  # a row where every singleton abstains
     silent = base.copy()
     for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
@@ -186,7 +191,9 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     # In chunks of rows: a [rows, C] block at a time, not [K, C] (1M rows x 100 classes).
     for lo in range(0, rows.shape[0], _LL_CHUNK):
         part = rows[lo : lo + _LL_CHUNK]
-        out = np.asarray(vote_matrix(part, c, single) @ w)
+        vm = vote_matrix(part, c, single)
+        vm = sp.csr_matrix((vm.data, remap[vm.indices], vm.indptr), shape=(vm.shape[0], len(cols)))
+        out = np.asarray(vm @ w)
         out += base[None, :]
         for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
             code = group_codes(part, g, c)
