@@ -778,11 +778,11 @@ class LabelModel(keras.layers.Layer):
             A DataFrame with columns ``accuracy``, ``propensity``, ``group``.
         """
         self._check_fitted()
-        t = np.exp(self.lf_log_probs.numpy().astype(np.float64))  # [m, C, C+1]
+        lp = self.lf_log_probs.numpy()  # [m, C, C+1]; only O(m * C) cells are read
         pi = self.class_balance_.to_numpy()
-        voted = 1 - t[:, :, 0]
         idx = np.arange(self.cardinality)
-        right = t[:, idx, idx + 1]
+        voted = 1 - np.exp(lp[:, :, 0].astype(np.float64))
+        right = np.exp(lp[:, idx, idx + 1].astype(np.float64))
         prop = voted @ pi
         acc = (right @ pi) / np.maximum(prop, 1e-12)
         group = np.full(self.num_lfs, -1)
