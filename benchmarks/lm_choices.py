@@ -17,7 +17,7 @@ that could choose among them:
 * ``split_tv``: the total-variation distance between the class balances learned on two
   random halves of the rows (whether the balance is reproducible at all).
 
-Usage (the cache is built by ``benchmarks/lm_sets.py --build``)::
+Usage (sets come from the harness cache, ``benchmarks/lm_sets.py``, built when missing)::
 
     python benchmarks/lm_choices.py --sets trec cfpb youtube sms spouse imdb yelp
 
@@ -35,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import lm_sets  # noqa: E402
+
 import tfsnorkel as ts  # noqa: E402
 from tfsnorkel.labelmodel.fitting import (  # noqa: E402
     FitSettings,
@@ -51,18 +53,6 @@ CANDIDATES = (
     ("class_conditional", 0.75),
     ("class_conditional", 1.0),
 )
-
-
-def load_cached(name: str) -> dict:
-    """A set from the harness cache, or a synthetic member built on the fly."""
-    if name.startswith("syn_"):
-        from lm_sets import _build_synthetic
-
-        return _build_synthetic(name[4:])
-    path = Path(__file__).resolve().parent / ".cache" / "lm_sets" / f"{name}.npz"
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run benchmarks/lm_sets.py --build --sets {name}")
-    return dict(np.load(path))
 
 
 def loo_agreement(lm: ts.LabelModel, L: np.ndarray) -> float:
@@ -104,7 +94,7 @@ def split_tv(L: np.ndarray, cardinality: int, form: str, weight: float) -> float
 
 
 def measure(name: str) -> list[dict]:
-    d = load_cached(name)
+    d = lm_sets.load_set(name)  # the harness cache, built when missing
     c = int(d["cardinality"])
     L, Lt, yt = d["L_train"], d["L_test"], d["y_test"]
     stats = to_stats(L, c)

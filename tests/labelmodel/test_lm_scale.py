@@ -281,8 +281,7 @@ def test_compact_posterior_tables_equal_the_dense_formula(kind):
     cnt[:, 0, :] = r.sum(0)[None, :] - cnt[:, 1:, :].sum(1)
     cnt = np.maximum(cnt, 0.0).transpose(0, 2, 1) + 1e-9
     want = cnt / cnt.sum(2, keepdims=True)
-    pi, compact = em.posterior_tables(log_prior, fitted.lf_log_tables, fitted.group_tables,
-                                      compact=True)
+    pi, compact = em.posterior_tables(log_prior, fitted.lf_log_tables, fitted.group_tables)
     np.testing.assert_allclose(compact.dense(), want, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(pi, r.sum(0) / r.sum(), rtol=1e-12)
     assert compact.votes.size < want.size  # only the vote values that occur are stored

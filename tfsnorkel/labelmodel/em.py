@@ -79,7 +79,7 @@ import scipy.sparse as sp
 
 from tfsnorkel.labelmodel import em_votes
 from tfsnorkel.labelmodel.stats import take_columns
-from tfsnorkel.labelmodel.structure import vote_matrix
+from tfsnorkel.labelmodel.structure import occupied_columns, restrict_columns, vote_matrix
 
 __all__ = ["CompactTables", "ExactEM", "covered_balance", "group_codes", "softmax"]
 
@@ -178,9 +178,7 @@ class ExactEM:
         self.votes = vote_matrix(self.rows, cardinality, self.single) if self.groups else self.all_votes
         # The singletons' vote columns that hold a vote (one per unipolar LF): the E-step's
         # vote weights are [V, C] over them, not [m * C, C] (_used_votes).
-        self._vote_cols = np.flatnonzero(
-            np.bincount(self.votes.indices, minlength=self.m * cardinality) > 0
-        )
+        self._vote_cols = occupied_columns(self.votes)
         self._votes_used = None
         self.total = np.asarray(self.all_votes.T @ self.n).reshape(self.m, cardinality).sum(1)
         self.coverage = self.total / max(self.n.sum(), 1.0)
@@ -212,12 +210,7 @@ class ExactEM:
         """``[K, V]``: the singleton votes over the columns that occur (``_vote_cols``), sharing
         the vote matrix's data and row pointers (only the column indices are new)."""
         if self._votes_used is None:
-            remap = np.zeros(self.m * self.c, np.int32)
-            remap[self._vote_cols] = np.arange(len(self._vote_cols), dtype=np.int32)
-            v = self.votes
-            self._votes_used = sp.csr_matrix(
-                (v.data, remap[v.indices], v.indptr), shape=(v.shape[0], len(self._vote_cols))
-            )
+            self._votes_used = restrict_columns(self.votes, self._vote_cols)
         return self._votes_used
 
     def _stacked_votes(self) -> sp.csr_matrix:
@@ -268,14 +261,10 @@ class ExactEM:
         ``W = a0 + b0`` pseudo-votes per LF, as for the one-coin accuracy's Beta prior.
         """
         if self._dirichlet is None:
-            c, (a0, b0) = self.c, self.acc_prior
-            weight, mean = a0 + b0, a0 / (a0 + b0)
-            marg = (
-                np.asarray(self.all_votes.T @ self.n).reshape(self.m, c) / self.n.sum()
-            )  # [m, v]
+            c = self.c
+            marg, rows, mean = self._dirichlet_reference()
             ref = np.full((c, c), (1 - mean) / (c - 1))
             np.fill_diagonal(ref, mean)  # ref[v, y] = P0(y | vote v)
-            rows = weight / np.maximum(self.coverage, weight / self.n.sum())
             prior = np.empty((self.m, c, c + 1))
             prior[:, :, 0] = (rows * (1 - self.coverage) / c)[:, None]
             prior[:, :, 1:] = (rows[:, None, None] * marg[:, :, None] * ref[None]).transpose(
@@ -284,6 +273,14 @@ class ExactEM:
             self._dirichlet = prior
         return self._dirichlet
 
+    def _dirichlet_reference(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """The reference LF of :meth:`dirichlet_prior`: ``[m, C]`` vote frequencies, ``[m]``
+        pseudo-rows per LF and the accuracy prior's mean."""
+        a0, b0 = self.acc_prior
+        marg = np.asarray(self.all_votes.T @ self.n).reshape(self.m, self.c) / self.n.sum()
+        rows = (a0 + b0) / np.maximum(self.coverage, (a0 + b0) / self.n.sum())
+        return marg, rows, a0 / (a0 + b0)
+
     def dirichlet_reductions(self, lf_classes: np.ndarray) -> tuple[np.ndarray, ...]:
         """What the detector M-step needs of :meth:`dirichlet_prior`, in ``O(m * C)``.
 
@@ -291,10 +288,8 @@ class ExactEM:
         ``vote k_j`` over every ``y`` (``[m]`` each), and each ``(LF, y)`` row's total (``[m, C]``),
         equal to the reductions of the ``[m, C, C + 1]`` prior, which is never formed.
         """
-        c, (a0, b0) = self.c, self.acc_prior
-        weight, mean = a0 + b0, a0 / (a0 + b0)
-        marg = np.asarray(self.all_votes.T @ self.n).reshape(self.m, c) / self.n.sum()  # [m, v]
-        rows = weight / np.maximum(self.coverage, weight / self.n.sum())
+        c = self.c
+        marg, rows, mean = self._dirichlet_reference()
         k = np.maximum(np.asarray(lf_classes, np.int64), 0)
         own = marg[np.arange(self.m), k]
         fire_own = rows * own * mean
@@ -518,26 +513,26 @@ class ExactEM:
         return lt, tables, q, pi, it
 
     def posterior_tables(
-        self, log_prior, lt, tables, rows: slice = slice(None), compact: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | CompactTables]:
-        """Class balance and ``[m, C, C + 1]`` vote tables implied by the fitted posterior.
+        self, log_prior, lt, tables, rows: slice = slice(None)
+    ) -> tuple[np.ndarray, CompactTables]:
+        """Class balance and vote tables implied by the fitted posterior.
 
         ``P(vote = v | y)`` is the posterior-weighted frequency of each vote: the tables of a
         conditionally independent model that reproduce every LF's vote marginals exactly,
         which is what structure learning compares pairwise joints against. ``rows`` selects
         the rows they are taken over (default: all). Only the vote values that occur are
-        counted (``O(votes)`` columns, two per unipolar LF); ``compact=True`` returns them as a
-        :class:`CompactTables` (``O(m * C)`` memory instead of ``O(m * C^2)``), which
-        :func:`~tfsnorkel.labelmodel.structure.pair_scores` reads like the dense tables.
+        counted (one column per unipolar LF) and the tables are a :class:`CompactTables`
+        (``O(m * C)`` memory instead of ``O(m * C^2)``; ``.dense()`` gives ``[m, C, C + 1]``),
+        which :func:`~tfsnorkel.labelmodel.structure.pair_scores` reads like the dense tables.
         """
         c, m = self.c, self.m
-        used = np.flatnonzero(np.diff(self.all_votes.tocsc().indptr) > 0)  # vote columns
+        used = occupied_columns(self.all_votes)
         lf_of = used // c
         votes_cnt = np.zeros((len(used), c))
         r_sum = np.zeros(c)
         for part in self.row_chunks(rows):
             r = softmax(self.logits(log_prior, lt, tables, part)) * self.n[part, None]
-            votes_cnt += np.asarray(self.all_votes[part][:, used].T @ r)
+            votes_cnt += np.asarray(restrict_columns(self.all_votes[part], used).T @ r)
             r_sum += r.sum(0)
         per_lf = np.zeros((m, c))
         np.add.at(per_lf, lf_of, votes_cnt)  # [j, y] votes of LF j
@@ -545,13 +540,12 @@ class ExactEM:
         abstain = np.maximum(r_sum[None, :] - per_lf, 0.0)
         # The dense tables' normalizer: every one of the C + 1 cells holds its count + eps.
         denom = abstain + per_lf + (c + 1) * eps
-        out = CompactTables(
+        return r_sum / r_sum.sum(), CompactTables(
             abstain=(abstain + eps) / denom,
             columns=used,
             votes=(np.maximum(votes_cnt, 0.0) + eps) / denom[lf_of],
             floor=eps / denom,
         )
-        return r_sum / r_sum.sum(), out if compact else out.dense()
 
 
 @dataclasses.dataclass

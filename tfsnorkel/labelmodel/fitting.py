@@ -60,7 +60,13 @@ from tfsnorkel.labelmodel.stats import (
     dense_votes,
     stack_rows,
 )
-from tfsnorkel.labelmodel.structure import merge_groups, pair_scores, vote_matrix
+from tfsnorkel.labelmodel.structure import (
+    merge_groups,
+    occupied_columns,
+    pair_scores,
+    restrict_columns,
+    vote_matrix,
+)
 from tfsnorkel.labels import check_label_matrix
 
 __all__ = [
@@ -178,10 +184,7 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     # Every singleton's abstain term once, a vote replacing its LF's (sparse over the votes).
     a = lt[:, :, 0] * single[:, None]  # [j, y]
     # [V, y] weights of the vote columns j*C + v that occur (not [m*C, y]: O(votes) columns).
-    cols = np.flatnonzero(np.bincount(vote_matrix(rows, c, single).indices,
-                                      minlength=rows.shape[1] * c) > 0)
-    remap = np.zeros(rows.shape[1] * c, np.int64)
-    remap[cols] = np.arange(len(cols))
+    cols = occupied_columns(vote_matrix(rows, c, single))
     w = lt[cols // c, :, cols % c + 1] - a[cols // c]
     base = log_prior + a.sum(0)  # a row where every singleton abstains
     silent = base.copy()
@@ -191,9 +194,7 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     # In chunks of rows: a [rows, C] block at a time, not [K, C] (1M rows x 100 classes).
     for lo in range(0, rows.shape[0], _LL_CHUNK):
         part = rows[lo : lo + _LL_CHUNK]
-        vm = vote_matrix(part, c, single)
-        vm = sp.csr_matrix((vm.data, remap[vm.indices], vm.indptr), shape=(vm.shape[0], len(cols)))
-        out = np.asarray(vm @ w)
+        out = np.asarray(restrict_columns(vote_matrix(part, c, single), cols) @ w)
         out += base[None, :]
         for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
             code = group_codes(part, g, c)
@@ -253,8 +254,8 @@ def select_abstain_model(
     models of the votes and the rule picks the generating form on every synthetic family.
     For *unipolar* LFs the one-coin form is not a proper model of what they cast: it puts
     probability on votes for classes an LF never votes (``p (1 - a)`` of it under the LF's own
-    class, more under the others), so its likelihood is always the lower one (trec: BIC 73.1k against 42.9k) and the rule keeps the
-    class-conditional form on every unipolar set. It cannot see that on trec the
+    class, more under the others), so its likelihood is always the lower one (trec: BIC 73.1k
+    against 42.9k) and the rule keeps the class-conditional form on every unipolar set. It cannot see that on trec the
     class-conditional fit is the worse labeller (0.466 against 0.638): the likelihood also
     prefers counting every abstain fully (``co_abstain_weight=1``), which scores lowest on
     every real set where it matters (BENCHMARKS.md section 5, ``benchmarks/lm_choices.py``).
@@ -515,7 +516,7 @@ def fit_parameters(
         # Fitted to the covered rows (:func:`_covered_fit`, ``em.imputed > 0``): scored on
         # them too, against the tables of the covered rows (the imputed rows left out).
         post_pi, post_tables = em.posterior_tables(
-            np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed), compact=True
+            np.log(vote_prior), lt, tables, rows=slice(0, len(em.n) - em.imputed)
         )
         s_rows, s_counts = stats.rows, stats.counts
         if em.imputed:

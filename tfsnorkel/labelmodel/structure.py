@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["merge_groups", "pair_scores", "vote_matrix"]
+__all__ = ["merge_groups", "occupied_columns", "pair_scores", "restrict_columns", "vote_matrix"]
 
 
 def vote_matrix(
@@ -53,6 +53,21 @@ def vote_matrix(
     indptr = np.concatenate([[0], np.cumsum(voted.sum(1))]).astype(np.int64)
     indices = (ji * cardinality + rows[ri, ji]).astype(np.int64)
     return sp.csr_matrix((np.ones(len(ri)), indices, indptr), shape=(k, m * cardinality))
+
+
+def occupied_columns(x: sp.csr_matrix) -> np.ndarray:
+    """Sorted indices of the columns of ``x`` that hold an entry (the vote values that occur)."""
+    return np.flatnonzero(np.bincount(x.indices, minlength=x.shape[1]) > 0)
+
+
+def restrict_columns(x: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    """``x`` over ``columns`` only (a superset of its occupied columns, sorted), in that order.
+
+    Shares ``x``'s data and row pointers: only the column indices are new.
+    """
+    remap = np.zeros(x.shape[1], np.int64)
+    remap[columns] = np.arange(len(columns))
+    return sp.csr_matrix((x.data, remap[x.indices], x.indptr), shape=(x.shape[0], len(columns)))
 
 
 def pair_scores(
