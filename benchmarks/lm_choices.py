@@ -28,6 +28,7 @@ choices").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -57,7 +58,7 @@ CANDIDATES = (
 
 def loo_agreement(lm: ts.LabelModel, L: np.ndarray) -> float:
     """Leave-one-LF-out agreement of a fitted model (module doc); groups' LFs are skipped."""
-    lp0 = lm.lf_log_probs.numpy()
+    lp0 = lm.vote_tables()
     grouped = {j for g in lm.groups for j in g}
     fires = L >= 0
     others = fires.sum(1) >= 2
@@ -71,13 +72,18 @@ def loo_agreement(lm: ts.LabelModel, L: np.ndarray) -> float:
             Lj = L[rows].copy()
             k = Lj[:, j].copy()
             Lj[:, j] = -1
-            lp = lp0.copy()
-            lp[j] = 0.0  # the LF contributes nothing, vote or abstain
-            lm.lf_log_probs.assign(lp)
+            # The LF contributes nothing, vote or abstain.
+            lp = dataclasses.replace(
+                lp0, abstain=lp0.abstain.copy(), off=lp0.off.copy(), diag=lp0.diag.copy(),
+                full=lp0.full.copy(),
+            )
+            lp.abstain[j] = lp.off[j] = lp.diag[j] = 0.0
+            lp.full[lp.full_columns // lm.cardinality == j] = 0.0
+            lm.set_vote_tables(lp)
             p = lm.predict_proba(Lj)[np.arange(len(rows)), k]
             scores.append(float(np.log(np.maximum(p, 1e-6)).mean() - np.log(marginal[k[0]])))
     finally:
-        lm.lf_log_probs.assign(lp0)
+        lm.set_vote_tables(lp0)
     return float(np.mean(scores)) if scores else float("nan")
 
 

@@ -154,7 +154,7 @@ def test_degenerate_inputs_get_finite_defined_outputs():
     np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5)
     # an all-abstain row gets the model's P(y | no vote): the class balance times every LF's
     # P(abstain | y) (class-conditional tables, chosen since LFs 0 and 1 vote both classes)
-    t = lm.lf_log_probs.numpy().astype(np.float64)
+    t = lm.vote_tables().dense()
     logits = np.log(lm.class_balance_.to_numpy()) + t[:, :, 0].sum(0)
     expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     np.testing.assert_allclose(P[-1], expected, atol=1e-5)
@@ -235,7 +235,7 @@ def test_class_conditional_detectors_abstains_are_evidence_and_better_than_rando
     L, y, classes, alpha, beta = _unipolar()
     lm = LabelModel(2, dependencies=None).fit(L)  # auto: class-conditional for 2 classes
     one_coin = LabelModel(2, dependencies=None, abstain_model="independent").fit(L)
-    t = np.exp(lm.lf_log_probs.numpy().astype(np.float64))  # [m, C, C + 1]
+    t = np.exp(lm.vote_tables().dense())  # [m, C, C + 1]
     fire = t[np.arange(6), :, classes + 1]  # [m, C]: P(fire | y)
     # The detector form is recovered: P(fire | y = k_j) and P(fire | y != k_j).
     np.testing.assert_allclose(fire[np.arange(6), classes], alpha, atol=0.03)
@@ -272,7 +272,7 @@ def test_class_conditional_tables_respect_the_floor_and_unseen_votes_stay_finite
     L[rng.random(3000) < 0.2, 2] = 1  # independent of the others: no signal
     # column 3: zero coverage
     lm = LabelModel(2, abstain_model="class_conditional", dependencies=None).fit(L)
-    t = np.exp(lm.lf_log_probs.numpy().astype(np.float64))
+    t = np.exp(lm.vote_tables().dense())
     lam = 0.55 / 0.45  # P(y = v | vote v) >= min_accuracy = 0.55 under a uniform balance
     for v in range(2):
         assert (t[:, 1 - v, v + 1] <= t[:, v, v + 1] / lam + 1e-6).all()
@@ -295,7 +295,7 @@ def test_class_conditional_with_a_dependency_group_saves_and_loads(tmp_path):
 
 def _tempered_proba(lm, L, classes, weight):
     """The soft labels spelled out: an abstain counts ``weight`` where its class voted."""
-    t = lm.lf_log_probs.numpy().astype(np.float64)  # [m, C, C + 1]: log P(vote | y)
+    t = lm.vote_tables().dense()  # [m, C, C + 1]: log P(vote | y)
     m = L.shape[1]
     covered = (L >= 0).any(1)[:, None]
     logits = np.where(covered, lm.log_vote_prior.numpy()[None], lm.log_class_balance.numpy()[None])

@@ -80,6 +80,7 @@ import scipy.sparse as sp
 from tfsnorkel.labelmodel import em_votes
 from tfsnorkel.labelmodel.stats import take_columns
 from tfsnorkel.labelmodel.structure import occupied_columns, restrict_columns, vote_matrix
+from tfsnorkel.labelmodel.tables import abstain_of, columns_of
 
 __all__ = ["CompactTables", "ExactEM", "covered_balance", "group_codes", "softmax"]
 
@@ -356,10 +357,10 @@ class ExactEM:
         # Singletons: a vote for v adds log P(v | y), a counted abstain log P(abstain | y)
         # (:meth:`set_lf_classes`). Every singleton's abstain term is summed once, and a
         # vote replaces its LF's: one sparse product over the votes, none over K * m cells.
-        a = lt[:, :, 0] * self.single[:, None]  # [j, y] log P(abstain | y), singletons only
+        a = abstain_of(lt) * self.single[:, None]  # [j, y] log P(abstain | y), singletons only
         # [V, C] weights of the vote columns that occur (column j * C + v: LF j, value v).
-        lf_of, val_of = self._vote_cols // self.c, self._vote_cols % self.c
-        w = lt[lf_of, :, val_of + 1] - a[lf_of]
+        lf_of = self._vote_cols // self.c
+        w = columns_of(lt, self._vote_cols) - a[lf_of]
         if self.lf_classes is not None and self.abstain_weight != 1.0:
             # A silent LF of a class that some LF votes in the row counts with the weight:
             # (weight - 1) * (the singletons of the row's voted classes - those that voted).

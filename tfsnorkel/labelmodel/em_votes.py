@@ -18,8 +18,9 @@ cost ``O(N * votes per row)`` per iteration, not ``O(N * C)`` (or ``O(N * m * C)
 
 :class:`VotesEM` runs the same iterations as :class:`~tfsnorkel.labelmodel.em.ExactEM`
 (``run``, ``run_joint``, ``run_truncated``), with the same MAP updates (Beta / Dirichlet
-priors, the accuracy floor and its cap, clamped gold rows), and returns the same dense
-log-tables and posterior; ``tests/labelmodel/test_lm_scale.py`` checks them equal.
+priors, the accuracy floor and its cap, clamped gold rows), and returns the same
+log-tables (as :class:`~tfsnorkel.labelmodel.tables.VoteTables`, ``O(m * C)``) and posterior;
+``tests/labelmodel/test_lm_scale.py`` checks them equal.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from tfsnorkel.labelmodel.tables import VoteTables
 
 __all__ = ["VotesEM", "applies"]
 
@@ -160,22 +163,15 @@ class VotesEM:
             "alpha": abst_other, "beta": np.where(has, abst_own - abst_other, 0.0),
         }
 
-    def dense_tables(self, par: dict) -> np.ndarray:
-        """``[m, C, C + 1]`` log-tables of the parameters (as ExactEM.m_step returns them)."""
-        c, m = self.c, self.m
+    def vote_tables(self, par: dict) -> VoteTables:
+        """The fitted log-tables of the parameters in ``O(m * C)`` (``.dense()`` equals the
+        ``[m, C, C + 1]`` tables ExactEM.m_step returns)."""
         if par["form"] == "independent":
-            from tfsnorkel.labelmodel.em import _one_coin_tables
-
-            return np.log(_one_coin_tables(par["acc"], par["prop"], c))
-        lt = np.full((m, c, c + 1), math.log(_TINY))
-        lt[:, :, 0] = par["alpha"][:, None]
-        has = self.lf_classes >= 0
-        j = np.flatnonzero(has)
-        k = self.lf_classes[j]
-        lt[j, :, k + 1] = par["s"][j, None]
-        lt[j, k, k + 1] = par["s"][j] + par["d"][j]
-        lt[j, k, 0] = par["alpha"][j] + par["beta"][j]
-        return lt
+            return VoteTables.one_coin(par["acc"], par["prop"], self.c)
+        s, alpha = par["s"], par["alpha"]
+        return VoteTables.detector(
+            self.lf_classes, s + par["d"], s, self.c, alpha + par["beta"], alpha
+        )
 
     # ------------------------------------------------------------------ E-step
     def e_step(self, log_prior: np.ndarray, par: dict) -> dict:
@@ -298,4 +294,4 @@ class VotesEM:
             if abs(ll - prev) < tol:
                 break
             prev = ll
-        return self.dense_tables(par), self.dense(post) if posterior else None, pi, it
+        return self.vote_tables(par), self.dense(post) if posterior else None, pi, it

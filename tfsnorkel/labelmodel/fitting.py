@@ -67,6 +67,7 @@ from tfsnorkel.labelmodel.structure import (
     restrict_columns,
     vote_matrix,
 )
+from tfsnorkel.labelmodel.tables import abstain_of, columns_of
 from tfsnorkel.labels import check_label_matrix
 
 __all__ = [
@@ -113,7 +114,9 @@ class FittedParameters:
 
     Attributes:
         em: the :class:`~tfsnorkel.labelmodel.em.ExactEM` of the final fit (its group patterns).
-        lf_log_tables: ``[m, C, C + 1]`` singleton ``log P(vote = v | y)``.
+        lf_log_tables: singleton ``log P(vote = v | y)``: ``[m, C, C + 1]`` dense, or
+            :class:`~tfsnorkel.labelmodel.tables.VoteTables` (``O(m * C)``) from the
+            ``O(votes)`` EM; ``abstain_of`` / ``columns_of`` read either.
         group_tables: per group, ``[P, C]`` ``log P(pattern | y)``.
         class_balance: ``[C]`` prior of rows without a vote.
         vote_prior: ``[C]`` prior of rows with a vote.
@@ -126,7 +129,7 @@ class FittedParameters:
     """
 
     em: ExactEM
-    lf_log_tables: np.ndarray
+    lf_log_tables: Any
     group_tables: list
     class_balance: np.ndarray
     vote_prior: np.ndarray
@@ -182,10 +185,10 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
         single[g] = False
     log_prior = np.log(np.maximum(fitted.vote_prior, 1e-300))
     # Every singleton's abstain term once, a vote replacing its LF's (sparse over the votes).
-    a = lt[:, :, 0] * single[:, None]  # [j, y]
+    a = abstain_of(lt) * single[:, None]  # [j, y]
     # [V, y] weights of the vote columns j*C + v that occur (not [m*C, y]: O(votes) columns).
     cols = occupied_columns(vote_matrix(rows, c, single))
-    w = lt[cols // c, :, cols % c + 1] - a[cols // c]
+    w = columns_of(lt, cols) - a[cols // c]
     base = log_prior + a.sum(0)  # a row where every singleton abstains
     silent = base.copy()
     for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):

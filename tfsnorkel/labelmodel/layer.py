@@ -48,6 +48,7 @@ from tfsnorkel.labelmodel.selection import (
     score_candidates,
 )
 from tfsnorkel.labelmodel.stats import LabelStats
+from tfsnorkel.labelmodel.tables import VoteTables
 from tfsnorkel.labels import TieBreak, check_label_matrix, probs_to_preds
 
 __all__ = ["LabelModel", "LabelModelLoadError", "learn_structure"]
@@ -106,8 +107,12 @@ class LabelModel(keras.layers.Layer):
     The weights are the learned parameters (non-trainable): ``log_class_balance`` ``[C]`` (the
     prior of rows without a vote), ``log_vote_prior`` ``[C]`` (the prior of rows with a vote:
     the class balance, or uniform when one-coin LFs cannot identify it, see the module doc),
-    ``lf_log_probs`` ``[m, C, C + 1]`` (``log P(vote = v | y)`` in column ``v + 1``) and, per
-    dependent group, the sorted codes of its observed vote patterns with their
+    the LF tables in ``O(m * C)`` (:class:`~tfsnorkel.labelmodel.tables.VoteTables`:
+    ``lf_log_abstain`` ``[m, C]`` ``log P(abstain | y)``; ``lf_log_off`` / ``lf_log_diag``
+    ``[m, C]``, with ``log P(vote = v | y) = off[j, v] + [y == v] diag[j, v]``; the sorted
+    ``lf_full_columns`` ``j * C + v`` not of that form with their ``lf_full_log_probs``
+    ``[V, C]``; :meth:`vote_tables` returns them, ``.dense()`` the ``[m, C, C + 1]`` array) and,
+    per dependent group, the sorted codes of its observed vote patterns with their
     ``log P(pattern | y)`` (unseen patterns fall back to the product of the members' tables).
     ``call`` is pure TensorFlow (exportable in a SavedModel, no ``numpy_function``); ``fit``
     runs exact MAP-EM over unique rows (measured against Adam steps on the same objective:
@@ -152,10 +157,13 @@ class LabelModel(keras.layers.Layer):
             ...}``), carried by :meth:`get_config`; ``call`` uses its co-abstention weight.
         lf_names: the names of the LFs the model was fitted on (``fit(..., lf_names=)``),
             checked by :meth:`check_lfs`. Defaults to `None`.
-        num_lfs, groups, group_patterns, lf_classes: the learned structure (``lf_classes``:
-            the class each LF votes, -1 if none, when abstains are discounted, else `None`),
-            filled by :meth:`fit` and carried by :meth:`get_config` so that ``from_config``
-            rebuilds the same model.
+        num_lfs, groups, group_patterns, lf_classes, num_full_columns: the learned
+            structure (``lf_classes``: the class each LF votes, -1 if none, when abstains are
+            discounted, else `None`; ``num_full_columns``: how many vote columns have a table
+            of their own), filled by :meth:`fit` and carried by :meth:`get_config` so that
+            ``from_config`` rebuilds the same model. A config without ``num_full_columns``
+            (written before the ``O(m * C)`` tables) loads its dense ``lf_log_probs`` weight
+            and converts it exactly.
 
     Example:
         >>> L = np.array([[0, 0, 1], [1, 1, 1], [0, -1, 0], [1, 1, -1]] * 50)
@@ -187,6 +195,7 @@ class LabelModel(keras.layers.Layer):
         lf_classes: Sequence[int] | None = None,
         lf_names: Sequence[str] | None = None,
         fitted_choices: dict[str, Any] | None = None,
+        num_full_columns: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -271,6 +280,10 @@ class LabelModel(keras.layers.Layer):
         self.group_patterns = [int(p) for p in group_patterns] if group_patterns else []
         self.lf_classes = None if lf_classes is None else [int(k) for k in lf_classes]
         self.lf_names = None if lf_names is None else [str(n) for n in lf_names]
+        # A fitted config without it was saved with one dense [m, C, C + 1] weight: the
+        # weights are then made when it is read (:meth:`load_own_variables`).
+        self._dense_layout = num_lfs is not None and num_full_columns is None
+        self.num_full_columns = 0 if num_full_columns is None else int(num_full_columns)
         if (
             self.lf_names is not None
             and self.num_lfs is not None
@@ -295,7 +308,7 @@ class LabelModel(keras.layers.Layer):
                 f"group_patterns needs one count per group ({len(self.groups)}). "
                 f"Received: {self.group_patterns}"
             )
-        if self.num_lfs is not None:
+        if self.num_lfs is not None and not self._dense_layout:
             self._create_weights()
 
     # ------------------------------------------------------------------ weights
@@ -313,8 +326,17 @@ class LabelModel(keras.layers.Layer):
             initializer=keras.initializers.Constant(-math.log(c)),
             trainable=False,
         )
-        self.lf_log_probs = self.add_weight(
-            name="lf_log_probs", shape=(m, c, c + 1), initializer="zeros", trainable=False
+        for name in ("lf_log_abstain", "lf_log_off", "lf_log_diag"):
+            setattr(self, name, self.add_weight(
+                name=name, shape=(m, c), initializer="zeros", trainable=False
+            ))
+        v = self.num_full_columns
+        self.lf_full_columns = self.add_weight(
+            name="lf_full_columns", shape=(v,), dtype="int64", initializer="zeros",
+            trainable=False,
+        )
+        self.lf_full_log_probs = self.add_weight(
+            name="lf_full_log_probs", shape=(v, c), initializer="zeros", trainable=False
         )
         self.group_codes, self.group_log_probs = [], []
         for i, (g, k) in enumerate(zip(self.groups, self.group_patterns)):
@@ -366,19 +388,17 @@ class LabelModel(keras.layers.Layer):
             L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
             idx = L + 1  # [b, m] in 0..C
             rows = tf.shape(L)[0]
-            lp = tf.convert_to_tensor(self.lf_log_probs)  # [m, C, C + 1]
-            flat = tf.reshape(tf.transpose(lp, [0, 2, 1]), [m * (c + 1), c])  # row j*(C+1) + v+1
             single_np = np.ones(m, np.float32)
             for g in self.groups:
                 single_np[g] = 0.0
             single = tf.constant(single_np)
             # Only the votes that exist are gathered ([votes, C], never [b, m, C]): every
             # singleton's abstain term is summed once, and a vote replaces its LF's.
-            absn = lp[:, :, 0] * single[:, None]  # [m, C] log P(abstain | y)
+            absn = tf.convert_to_tensor(self.lf_log_abstain) * single[:, None]  # [m, C]
             at = tf.where(L >= 0)  # [votes, 2]: row, LF
             r, j = tf.cast(at[:, 0], tf.int32), tf.cast(at[:, 1], tf.int32)
             v = tf.gather_nd(L, at)
-            contrib = (tf.gather(flat, j * (c + 1) + v + 1) - tf.gather(absn, j)) * tf.gather(
+            contrib = (self._vote_log_probs(j, v) - tf.gather(absn, j)) * tf.gather(
                 single, j
             )[:, None]
             vote_sum = tf.math.unsorted_segment_sum(contrib, r, rows)  # [b, C]
@@ -421,7 +441,19 @@ class LabelModel(keras.layers.Layer):
                 )
                 found = tf.equal(tf.gather(codes_t, pos), code)
                 # An unseen pattern: its LFs' singleton terms instead.
-                per_lf = tf.gather(flat, idx_g + tf.constant(np.asarray(g, np.int32) * (c + 1)))
+                g_t = tf.constant(np.asarray(g, np.int32))
+                per_vote = tf.reshape(
+                    self._vote_log_probs(
+                        tf.reshape(tf.zeros_like(idx_g) + g_t[None, :], [-1]),
+                        tf.reshape(tf.maximum(idx_g - 1, 0), [-1]),
+                    ),
+                    [rows, len(g), c],
+                )
+                per_lf = tf.where(
+                    (idx_g == 0)[:, :, None],
+                    tf.gather(tf.convert_to_tensor(self.lf_log_abstain), g_t)[None, :, :],
+                    per_vote,
+                )
                 if class_voted is not None:
                     cls_g = np.asarray(self.lf_classes, np.int32)[g]
                     some = tf.gather(class_voted, np.maximum(cls_g, 0), axis=1) * (
@@ -436,6 +468,23 @@ class LabelModel(keras.layers.Layer):
                     found[:, None], tf.gather(tf.convert_to_tensor(table), pos), fallback
                 )
             return tf.nn.softmax(logits, axis=-1)
+
+    def _vote_log_probs(self, j: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """``[n, C]`` ``log P(vote = v | y)`` of LFs ``j`` voting ``v`` (int32 ``[n]``, v >= 0)."""
+        c = self.cardinality
+        col = j * c + v
+        out = tf.gather(tf.reshape(self.lf_log_off, [-1]), col)[:, None] + tf.one_hot(
+            v, c, dtype=self.lf_log_diag.dtype
+        ) * tf.gather(tf.reshape(self.lf_log_diag, [-1]), col)[:, None]
+        if self.num_full_columns:
+            full = tf.convert_to_tensor(self.lf_full_columns)
+            col64 = tf.cast(col, tf.int64)
+            pos = tf.minimum(tf.searchsorted(full, col64), self.num_full_columns - 1)
+            found = tf.equal(tf.gather(full, pos), col64)
+            out = tf.where(
+                found[:, None], tf.gather(tf.convert_to_tensor(self.lf_full_log_probs), pos), out
+            )
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -460,7 +509,89 @@ class LabelModel(keras.layers.Layer):
             "lf_classes": self.lf_classes,
             "lf_names": self.lf_names,
             "fitted_choices": self.fitted_choices,
+            "num_full_columns": None if self.num_lfs is None else self.num_full_columns,
         }
+
+    def load_own_variables(self, store: Any) -> None:
+        """Reads the weights; a file written with the dense ``[m, C, C + 1]`` table (before
+        the ``O(m * C)`` tables) is converted exactly (:meth:`VoteTables.from_dense`)."""
+        if not self._dense_layout:
+            super().load_own_variables(store)
+            return
+        arrays = [np.asarray(store[str(i)]) for i in range(len(store.keys()))]
+        if len(arrays) != 3 + 2 * len(self.groups):
+            raise ValueError(
+                f"a LabelModel with {len(self.groups)} groups saved with a dense LF table has "
+                f"{3 + 2 * len(self.groups)} weights. Received: {len(arrays)}"
+            )
+        tables = VoteTables.from_dense(arrays[2].astype(np.float64))
+        self.num_full_columns = tables.num_full_columns
+        # The weights' shapes are known only now; Keras has locked the built layer's state
+        # (it unlocks it the same way to untrack a variable).
+        locked = self._tracker.locked
+        self._tracker.unlock()
+        try:
+            self._create_weights()
+        finally:
+            if locked:
+                self._tracker.lock()
+        self._dense_layout = False
+        self.log_class_balance.assign(arrays[0])
+        self.log_vote_prior.assign(arrays[1])
+        self._assign_vote_tables(tables)
+        for i, (var_c, var_t) in enumerate(zip(self.group_codes, self.group_log_probs)):
+            var_c.assign(arrays[3 + 2 * i])
+            var_t.assign(arrays[4 + 2 * i])
+
+    def vote_tables(self) -> VoteTables:
+        """The LF tables as float64 :class:`~tfsnorkel.labelmodel.tables.VoteTables`.
+
+        Returns:
+            ``O(m * C)`` tables; ``.dense()`` gives ``[m, C, C + 1]`` ``log P(vote = v | y)``.
+
+        Example:
+            >>> L = np.array([[0, 0, 1], [1, 1, 1], [0, -1, 0], [1, 1, -1]] * 50)
+            >>> LabelModel(2, dependencies=None).fit(L).vote_tables().shape
+            (3, 2, 3)
+        """
+        self._check_fitted()
+        abstain, off, diag, full = (
+            w.numpy().astype(np.float64)
+            for w in (self.lf_log_abstain, self.lf_log_off, self.lf_log_diag,
+                      self.lf_full_log_probs)
+        )
+        return VoteTables(abstain, off, diag, self.lf_full_columns.numpy().astype(np.int64), full)
+
+    def _assign_vote_tables(self, tables: VoteTables) -> None:
+        """Writes ``tables`` into the LF weights (their full-column count must match)."""
+        if tables.num_full_columns != self.num_full_columns:
+            raise ValueError(
+                f"this LabelModel holds {self.num_full_columns} full vote columns. "
+                f"Received tables with {tables.num_full_columns}"
+            )
+        for var, value in (
+            (self.lf_log_abstain, tables.abstain), (self.lf_log_off, tables.off),
+            (self.lf_log_diag, tables.diag), (self.lf_full_log_probs, tables.full),
+        ):
+            var.assign(np.asarray(value, np.float32))
+        self.lf_full_columns.assign(np.asarray(tables.full_columns, np.int64))
+
+    def set_vote_tables(self, tables: VoteTables | np.ndarray) -> None:
+        """Replaces the LF tables (same LFs, classes and full columns).
+
+        Args:
+            tables: :class:`~tfsnorkel.labelmodel.tables.VoteTables` or dense ``[m, C, C + 1]``
+                log tables (converted with ``VoteTables.from_dense``).
+        """
+        self._check_fitted()
+        if not isinstance(tables, VoteTables):
+            tables = VoteTables.from_dense(np.asarray(tables, np.float64))
+        if tables.shape != (self.num_lfs, self.cardinality, self.cardinality + 1):
+            raise ValueError(
+                f"tables of shape {(self.num_lfs, self.cardinality, self.cardinality + 1)} "
+                f"expected. Received: {tables.shape}"
+            )
+        self._assign_vote_tables(tables)
 
     def _call_co_abstain_weight(self) -> float:
         if self.fitted_choices is not None:
@@ -644,10 +775,10 @@ class LabelModel(keras.layers.Layer):
             )
 
     def _set_params(self, em: ExactEM, lt, tables, pi, groups) -> None:
-        """Stores fitted parameters in numpy (``_pi``, ``_tables``, group codes/tables)."""
+        """Stores fitted parameters in numpy (``_pi``, ``_vote_tables``, group codes/tables)."""
         c = self.cardinality
         self._pi = np.asarray(pi, float) / np.sum(pi)
-        tab = np.exp(lt)
+        vt = lt if isinstance(lt, VoteTables) else VoteTables.from_dense(lt)
         codes_all = [codes for codes, _ in em.patterns]
         for g, t, codes in zip(groups, tables, codes_all):
             # Tables of grouped LFs: marginals of the group's joint table.
@@ -658,8 +789,8 @@ class LabelModel(keras.layers.Layer):
                     [probs[digits[:, i] == v].sum(0) for v in range(c + 1)], axis=1
                 )  # [C, C+1]
                 marg = marg + 1e-6
-                tab[j] = marg / marg.sum(1, keepdims=True)
-        self._tables = tab
+                vt = vt.with_lf(j, np.log(marg / marg.sum(1, keepdims=True)))
+        self._vote_tables = vt
         self._fit_groups = [list(map(int, g)) for g in groups]
         self._fit_codes = codes_all
         self._fit_group_tables = list(tables)
@@ -672,6 +803,7 @@ class LabelModel(keras.layers.Layer):
             or self.groups != self._fit_groups
             or self.group_patterns != shapes
             or self.lf_classes != lf_classes
+            or self.num_full_columns != self._vote_tables.num_full_columns
         ):
             raise ValueError(
                 "this LabelModel was already fitted with a different structure; create a new "
@@ -680,13 +812,14 @@ class LabelModel(keras.layers.Layer):
             )
         if self.num_lfs is None:
             self.num_lfs = int(num_lfs)
+            self.num_full_columns = self._vote_tables.num_full_columns
             self.lf_classes = lf_classes
             self.groups = self._fit_groups
             self.group_patterns = shapes
             self._create_weights()
         self.log_class_balance.assign(np.log(np.maximum(self._pi, 1e-12)).astype(np.float32))
         self.log_vote_prior.assign(np.log(np.maximum(self._vote_prior, 1e-12)).astype(np.float32))
-        self.lf_log_probs.assign(np.log(self._tables).astype(np.float32))
+        self._assign_vote_tables(self._vote_tables)
         for var_c, var_t, codes, t in zip(
             self.group_codes, self.group_log_probs, self._fit_codes, self._fit_group_tables
         ):
@@ -778,11 +911,14 @@ class LabelModel(keras.layers.Layer):
             A DataFrame with columns ``accuracy``, ``propensity``, ``group``.
         """
         self._check_fitted()
-        lp = self.lf_log_probs.numpy()  # [m, C, C+1]; only O(m * C) cells are read
+        t = self.vote_tables()
+        c = self.cardinality
         pi = self.class_balance_.to_numpy()
-        idx = np.arange(self.cardinality)
-        voted = 1 - np.exp(lp[:, :, 0].astype(np.float64))
-        right = np.exp(lp[:, idx, idx + 1].astype(np.float64))
+        voted = 1 - np.exp(t.abstain)
+        right = t.off + t.diag  # [j, y]: log P(vote = y | y)
+        j, v = t.full_columns // c, t.full_columns % c
+        right[j, v] = t.full[np.arange(len(j)), v]
+        right = np.exp(right)
         prop = voted @ pi
         acc = (right @ pi) / np.maximum(prop, 1e-12)
         group = np.full(self.num_lfs, -1)

@@ -631,6 +631,7 @@ class MultiLabelModel(keras.layers.Layer):
         model = LabelModel(
             2, dependencies=groups or None, num_lfs=k, groups=[], group_patterns=[],
             fitted_choices={"abstain_model": "independent", "co_abstain_weight": 1.0},
+            num_full_columns=0,  # two classes: every vote column is a constant plus one class
             lf_names=None if self.lf_names is None else [
                 self.lf_names[j] for j in self._class_columns(c)
             ],
@@ -638,7 +639,7 @@ class MultiLabelModel(keras.layers.Layer):
         )
         model.log_class_balance.assign(np.log([1.0 - silent, silent]).astype(np.float32))
         model.log_vote_prior.assign(np.log([0.5, 0.5]).astype(np.float32))
-        model.lf_log_probs.assign(np.log(tables).astype(np.float32))
+        model.set_vote_tables(np.log(tables))
         return model
 
     # ------------------------------------------------------------------ inference
@@ -770,7 +771,7 @@ class MultiLabelModel(keras.layers.Layer):
         group = np.full(m, -1)
         for c, model in zip(self._modelled, self.class_models):
             cols = self._class_columns(c)
-            t[cols] = np.exp(model.lf_log_probs.numpy().astype(np.float64))
+            t[cols] = np.exp(model.vote_tables().dense())
             for i, g in enumerate(_class_groups(model)):
                 group[[cols[x] for x in g]] = i
         return pd.DataFrame(
