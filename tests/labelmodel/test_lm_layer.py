@@ -196,7 +196,8 @@ def test_bad_inputs_raise_clear_errors(fitted):
 
 def test_tables_and_predict(fitted, data):
     table = fitted.lf_table(lf_names=[f"lf{j}" for j in range(8)])
-    assert list(table.columns) == ["accuracy", "propensity", "group"]
+    assert list(table.columns) == ["accuracy", "propensity", "group", "copy_of"]
+    assert (table["copy_of"] == -1).all()
     np.testing.assert_allclose(table["accuracy"], data.accuracies, atol=0.03)
     assert fitted.class_balance_.sum() == pytest.approx(1.0)
     preds = fitted.predict(data.L, tie_break="abstain")

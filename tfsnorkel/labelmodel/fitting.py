@@ -61,13 +61,14 @@ from tfsnorkel.labelmodel.stats import (
     stack_rows,
 )
 from tfsnorkel.labelmodel.structure import (
+    copy_columns,
     merge_groups,
     occupied_columns,
     pair_scores,
     restrict_columns,
     vote_matrix,
 )
-from tfsnorkel.labelmodel.tables import abstain_of, columns_of
+from tfsnorkel.labelmodel.tables import VoteTables, abstain_of, columns_of
 from tfsnorkel.labels import check_label_matrix
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "select_abstain_model",
     "sparse_vote_batches",
     "to_stats",
+    "with_copies",
+    "without_copies",
 ]
 
 _STRUCTURE_ROWS = 20_000
@@ -126,6 +129,9 @@ class FittedParameters:
         co_abstain_weight: the co-abstention weight that was fitted.
         selection: with ``abstain_model="auto"``, one record per abstain form: its
             covered-row log-likelihood, parameter count and BIC (:func:`select_abstain_model`).
+        codes: per group, its sorted pattern codes; `None`: those of ``em.patterns``.
+        copy_of: ``[m]`` the original of each exact copy, -1 elsewhere (:func:`with_copies`),
+            or `None` (no copies).
     """
 
     em: ExactEM
@@ -138,6 +144,70 @@ class FittedParameters:
     abstain_model: str = "independent"
     co_abstain_weight: float = 0.5
     selection: list[dict[str, Any]] | None = None
+    codes: list[np.ndarray] | None = None
+    copy_of: np.ndarray | None = None
+
+    @property
+    def num_lfs(self) -> int:
+        return int(self.lf_log_tables.shape[0])
+
+    def group_codes(self) -> list[np.ndarray]:
+        """Per group, the sorted codes of its observed vote patterns (rows of its table)."""
+        return self.codes if self.codes is not None else [c for c, _ in self.em.patterns]
+
+
+def without_copies(stats: LabelStats) -> tuple[LabelStats, np.ndarray]:
+    """The statistics with exact copies of LF columns left out, and each column's original.
+
+    Returns:
+        ``(stats of the kept columns, first)``: ``first[j]`` is the first column identical to
+        ``j`` (:func:`~tfsnorkel.labelmodel.structure.copy_columns`); the kept columns are
+        those with ``first[j] == j``. Rows stay unique: two rows that differ on a copy differ
+        on its original too.
+    """
+    first = copy_columns(stats.rows)
+    keep = np.flatnonzero(first == np.arange(len(first)))
+    if len(keep) == len(first):
+        return stats, first
+    out = LabelStats(stats.cardinality, num_lfs=len(keep), sparse=stats.sparse)
+    out.rows = stats.rows[:, keep]
+    out.counts = stats.counts.copy()
+    return out, first
+
+
+def with_copies(fitted: FittedParameters, first: np.ndarray) -> FittedParameters:
+    """The fit of the copy-free columns (:func:`without_copies`) extended to every column.
+
+    A copy gets all-zero log tables (no evidence of its own) and ``copy_of`` names its
+    original; the layer's ``call`` reads a copy's vote where its original abstains and then
+    ignores the copy (:class:`~tfsnorkel.labelmodel.LabelModel`), so on rows where they agree,
+    which is every training row, the soft labels are those of the fit without the copies.
+    """
+    m = len(first)
+    keep = np.flatnonzero(first == np.arange(m))
+    if len(keep) == m:
+        return fitted
+    c = fitted.lf_log_tables.shape[1]
+    red = np.searchsorted(keep, first)  # each column's index among the kept ones
+    copy = first != np.arange(m)
+    lt = fitted.lf_log_tables
+    if isinstance(lt, VoteTables):
+        cols_j, cols_v = lt.full_columns // c, lt.full_columns % c
+        new_j = keep[cols_j]  # full columns belong to kept LFs only
+        zero = np.where(copy[:, None], 0.0, 1.0)
+        lt = VoteTables(lt.abstain[red] * zero, lt.off[red] * zero, lt.diag[red] * zero,
+                        (new_j * c + cols_v).astype(np.int64), lt.full)
+    else:
+        lt = np.asarray(lt)[red] * np.where(copy, 0.0, 1.0)[:, None, None]
+    lf_classes = None if fitted.lf_classes is None else np.asarray(fitted.lf_classes)[red]
+    return dataclasses.replace(
+        fitted,
+        lf_log_tables=lt,
+        lf_classes=lf_classes,
+        groups=[[int(keep[i]) for i in g] for g in fitted.groups],
+        codes=fitted.group_codes(),
+        copy_of=np.where(copy, first, -1).astype(np.int64),
+    )
 
 
 _LL_CHUNK = 1 << 16  # rows per block of covered_log_likelihood
@@ -191,7 +261,7 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
     w = columns_of(lt, cols) - a[cols // c]
     base = log_prior + a.sum(0)  # a row where every singleton abstains
     silent = base.copy()
-    for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
+    for table, codes in zip(fitted.group_tables, fitted.group_codes()):
         silent += table[0] if codes[0] == 0 else -np.inf
     total = 0.0
     # In chunks of rows: a [rows, C] block at a time, not [K, C] (1M rows x 100 classes).
@@ -199,7 +269,7 @@ def covered_log_likelihood(fitted: FittedParameters, rows: np.ndarray, counts: n
         part = rows[lo : lo + _LL_CHUNK]
         out = np.asarray(restrict_columns(vote_matrix(part, c, single), cols) @ w)
         out += base[None, :]
-        for g, table, (codes, _) in zip(fitted.groups, fitted.group_tables, fitted.em.patterns):
+        for g, table, codes in zip(fitted.groups, fitted.group_tables, fitted.group_codes()):
             code = group_codes(part, g, c)
             at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
             seen = codes[at] == code
@@ -230,7 +300,7 @@ def num_parameters(fitted: FittedParameters) -> int:
             k += 2
         else:
             k += c * c
-    for codes, _ in fitted.em.patterns:
+    for codes in fitted.group_codes():
         p = len(codes)
         if fitted.abstain_model == "independent" and codes[0] == 0:
             k += 1 + c * max(p - 2, 0)

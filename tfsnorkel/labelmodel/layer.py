@@ -33,13 +33,14 @@ import pandas as pd
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tfsnorkel.labelmodel.em import ExactEM
 from tfsnorkel.labelmodel.fitting import (
     FitSettings,
     FittedParameters,
     fit_parameters,
     sparse_vote_batches,
     to_stats,
+    with_copies,
+    without_copies,
 )
 from tfsnorkel.labelmodel.selection import (
     ABSTAIN_MODELS,
@@ -161,7 +162,11 @@ class LabelModel(keras.layers.Layer):
             structure (``lf_classes``: the class each LF votes, -1 if none, when abstains are
             discounted, else `None`; ``num_full_columns``: how many vote columns have a table
             of their own), filled by :meth:`fit` and carried by :meth:`get_config` so that
-            ``from_config`` rebuilds the same model. A config without ``num_full_columns``
+            ``from_config`` rebuilds the same model. ``copy_of``: for each LF that is an
+            exact copy of an earlier one on every training row, that LF's column (-1
+            elsewhere), or `None`: a copy has no tables of its own, its vote is read where its
+            original abstains and otherwise ignored, so its evidence counts once
+            (:func:`~tfsnorkel.labelmodel.structure.copy_columns`). A config without ``num_full_columns``
             (written before the ``O(m * C)`` tables) loads its dense ``lf_log_probs`` weight
             and converts it exactly.
 
@@ -196,6 +201,7 @@ class LabelModel(keras.layers.Layer):
         lf_names: Sequence[str] | None = None,
         fitted_choices: dict[str, Any] | None = None,
         num_full_columns: int | None = None,
+        copy_of: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -284,6 +290,7 @@ class LabelModel(keras.layers.Layer):
         # weights are then made when it is read (:meth:`load_own_variables`).
         self._dense_layout = num_lfs is not None and num_full_columns is None
         self.num_full_columns = 0 if num_full_columns is None else int(num_full_columns)
+        self.copy_of = None if copy_of is None else [int(k) for k in copy_of]
         if (
             self.lf_names is not None
             and self.num_lfs is not None
@@ -386,6 +393,8 @@ class LabelModel(keras.layers.Layer):
                 L = tf.where(bad, tf.constant(-1, L.dtype), L)
             L = tf.cast(L, tf.int32)
             L = tf.where((L < -1) | (L >= c), tf.fill(tf.shape(L), -1), L)
+            if self.copy_of is not None:
+                L = self._merge_copies(L)
             idx = L + 1  # [b, m] in 0..C
             rows = tf.shape(L)[0]
             single_np = np.ones(m, np.float32)
@@ -469,6 +478,23 @@ class LabelModel(keras.layers.Layer):
                 )
             return tf.nn.softmax(logits, axis=-1)
 
+    def _merge_copies(self, L: tf.Tensor) -> tf.Tensor:
+        """Each exact copy's vote moves to its original where the original abstains (the first
+        copy that votes wins); the copies then abstain (their tables are all zero)."""
+        copy_of = np.asarray(self.copy_of, np.int64)
+        m = len(copy_of)
+        by_rep: dict[int, list[int]] = {}
+        for j in np.flatnonzero(copy_of >= 0):
+            by_rep.setdefault(int(copy_of[j]), []).append(int(j))
+        for rank in range(max(len(v) for v in by_rep.values())):
+            src = np.arange(m)
+            for r, qs in by_rep.items():
+                if rank < len(qs):
+                    src[r] = qs[rank]
+            moved = tf.gather(L, tf.constant(src, tf.int32), axis=1)
+            L = tf.where((L < 0) & tf.constant(src != np.arange(m))[None, :], moved, L)
+        return tf.where(tf.constant(copy_of >= 0)[None, :], tf.constant(-1, L.dtype), L)
+
     def _vote_log_probs(self, j: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
         """``[n, C]`` ``log P(vote = v | y)`` of LFs ``j`` voting ``v`` (int32 ``[n]``, v >= 0)."""
         c = self.cardinality
@@ -510,6 +536,7 @@ class LabelModel(keras.layers.Layer):
             "lf_names": self.lf_names,
             "fitted_choices": self.fitted_choices,
             "num_full_columns": None if self.num_lfs is None else self.num_full_columns,
+            "copy_of": self.copy_of,
         }
 
     def load_own_variables(self, store: Any) -> None:
@@ -687,6 +714,17 @@ class LabelModel(keras.layers.Layer):
             ),
         )
         self.selection_ = None
+        # Exact copies of an LF carry its evidence once (structure.copy_columns): the fit runs
+        # on the other columns, then each copy gets its original's tables and a group with it.
+        first = None
+        if self.dependencies == "auto":
+            reduced, first = without_copies(stats)
+            if reduced is stats or reduced.num_lfs < 3:
+                first = None
+            else:
+                stats = reduced
+                if L_dev is not None:
+                    L_dev = L_dev[:, first == np.arange(m)]
         open_forms = ABSTAIN_MODELS if self.abstain_model == "auto" else [self.abstain_model]
         open_weights = (
             CO_ABSTAIN_WEIGHTS if self.co_abstain_weight is None else [self.co_abstain_weight]
@@ -699,6 +737,8 @@ class LabelModel(keras.layers.Layer):
             self.selection_ = table
             settings = candidates[best]
         fitted = fit_parameters(stats, settings, L_dev, yd)
+        if first is not None:
+            fitted = with_copies(fitted, first)
         if self.selection_ is None and fitted.selection is not None:
             self.selection_ = pd.DataFrame(fitted.selection)  # "auto" decided by BIC
         self._store(fitted)
@@ -715,13 +755,14 @@ class LabelModel(keras.layers.Layer):
         }
         self._vote_prior = fitted.vote_prior
         self._set_params(
-            fitted.em,
+            fitted.group_codes(),
             fitted.lf_log_tables,
             fitted.group_tables,
             fitted.class_balance,
             fitted.groups,
         )
-        self._commit(fitted.em.m, None if lf_classes is None else [int(k) for k in lf_classes])
+        self._commit(fitted.num_lfs, None if lf_classes is None else [int(k) for k in lf_classes])
+        self.copy_of = None if fitted.copy_of is None else [int(k) for k in fitted.copy_of]
 
     def _predict_fitted(
         self, fitted: FittedParameters, settings: FitSettings, L: np.ndarray
@@ -774,12 +815,11 @@ class LabelModel(keras.layers.Layer):
                 f"Received: {names}"
             )
 
-    def _set_params(self, em: ExactEM, lt, tables, pi, groups) -> None:
+    def _set_params(self, codes_all: list[np.ndarray], lt, tables, pi, groups) -> None:
         """Stores fitted parameters in numpy (``_pi``, ``_vote_tables``, group codes/tables)."""
         c = self.cardinality
         self._pi = np.asarray(pi, float) / np.sum(pi)
         vt = lt if isinstance(lt, VoteTables) else VoteTables.from_dense(lt)
-        codes_all = [codes for codes, _ in em.patterns]
         for g, t, codes in zip(groups, tables, codes_all):
             # Tables of grouped LFs: marginals of the group's joint table.
             probs = np.exp(t)  # [P, C]
@@ -893,22 +933,32 @@ class LabelModel(keras.layers.Layer):
 
     @property
     def dependencies_(self) -> list[list[int]]:
-        """Groups of LF columns modelled jointly (learned or given)."""
+        """Groups of LF columns modelled jointly (learned or given), and each set of exact
+        copies (an LF with the columns that copy it), sorted by first column."""
         self._check_fitted()
-        return [list(g) for g in self.groups]
+        out = [list(g) for g in self.groups]
+        if self.copy_of is not None:
+            sets: dict[int, list[int]] = {}
+            for j, r in enumerate(self.copy_of):
+                if r >= 0:
+                    sets.setdefault(r, [r]).append(j)
+            out += [sorted(v) for v in sets.values()]
+        return sorted(out)
 
     def lf_table(self, lf_names: Sequence[str] | None = None) -> pd.DataFrame:
         """Per-LF accuracy, propensity (coverage) and dependency group as a DataFrame.
 
         Accuracy is ``P(vote == y | vote != abstain)`` under the model, propensity
-        ``P(vote != abstain)``; ``group`` is the index in :attr:`dependencies_` or -1.
+        ``P(vote != abstain)``; ``group`` is the index in :attr:`dependencies_` or -1;
+        ``copy_of`` the LF of which this one is an exact copy (its evidence counted once; the
+        row repeats that LF's accuracy and propensity), or -1.
 
         Args:
             lf_names: row labels, checked against the names the model was fitted with
                 (:meth:`check_lfs`). Defaults to `None` (those names, else column indices).
 
         Returns:
-            A DataFrame with columns ``accuracy``, ``propensity``, ``group``.
+            A DataFrame with columns ``accuracy``, ``propensity``, ``group``, ``copy_of``.
         """
         self._check_fitted()
         t = self.vote_tables()
@@ -921,6 +971,9 @@ class LabelModel(keras.layers.Layer):
         right = np.exp(right)
         prop = voted @ pi
         acc = (right @ pi) / np.maximum(prop, 1e-12)
+        copy_of = np.full(self.num_lfs, -1) if self.copy_of is None else np.asarray(self.copy_of)
+        src = np.where(copy_of >= 0, copy_of, np.arange(self.num_lfs))
+        acc, prop = acc[src], prop[src]
         group = np.full(self.num_lfs, -1)
         for i, g in enumerate(self.groups):
             group[g] = i
@@ -929,7 +982,7 @@ class LabelModel(keras.layers.Layer):
         else:
             lf_names = self.lf_names
         return pd.DataFrame(
-            {"accuracy": acc, "propensity": prop, "group": group},
+            {"accuracy": acc, "propensity": prop, "group": group, "copy_of": copy_of},
             index=pd.Index(lf_names if lf_names is not None else range(self.num_lfs), name="lf"),
         )
 

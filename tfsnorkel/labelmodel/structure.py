@@ -8,6 +8,13 @@ agree far more often than their accuracies explain); independent LFs show only s
 noise. Pairs above a threshold are merged, strongest first, by union-find, never letting a
 group grow past ``max_group_size`` (a cap of 4 split a 6-copy group in our measurements).
 
+*Exact copies* (:func:`copy_columns`: LFs whose votes are identical on every row) are found
+before any fit. The divergence misses them when they are rare (it is weighted by how often the
+pair votes: two copies of an LF voting on 1% of the rows score about 0.01 nats), and counting
+them as independent evidence distorts the whole fit: WRENCH trec has three identical LFs and
+another identical pair, and its fit without gold scored 0.466 with them against 0.610 with
+one of each.
+
 Example:
     >>> scores = np.array([[0, .5, 0], [.5, 0, 0], [0, 0, 0]])
     >>> merge_groups(scores, threshold=0.1, max_group_size=6)
@@ -19,7 +26,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["merge_groups", "occupied_columns", "pair_scores", "restrict_columns", "vote_matrix"]
+__all__ = [
+    "copy_columns",
+    "merge_groups",
+    "occupied_columns",
+    "pair_scores",
+    "restrict_columns",
+    "vote_matrix",
+]
 
 
 def vote_matrix(
@@ -136,6 +150,48 @@ def pair_scores(
     scores = e.T @ kl(vv, t_vote, t_vote) @ e + term_av + term_av.T + kl(aa, t_abs, t_abs)
     np.fill_diagonal(scores, 0.0)
     return np.maximum(scores, 0.0)
+
+
+def copy_columns(rows: np.ndarray | sp.csr_matrix, block: int = 256) -> np.ndarray:
+    """For each LF column, the first column whose votes are identical on every row.
+
+    Columns that never vote are left alone (their own index): they carry no evidence either way.
+
+    Args:
+        rows: ``[K, m]`` unique vote rows (``-1`` = abstain), or CSR storing class index + 1.
+        block: columns converted at a time for dense rows. Defaults to `256`.
+
+    Returns:
+        ``[m]`` int64: ``first[j] <= j``; ``first[j] == j`` for the first of each set of copies.
+
+    Example:
+        >>> copy_columns(np.array([[0, 1, 0], [-1, 1, -1]])).tolist()
+        [0, 1, 0]
+    """
+    m = rows.shape[1]
+    first = np.arange(m, dtype=np.int64)
+    seen: dict[bytes, int] = {}
+
+    def columns():
+        if sp.issparse(rows):
+            csc = rows.tocsc()
+            csc.sort_indices()
+            yield 0, csc
+            return
+        for lo in range(0, m, block):
+            part = np.asarray(rows[:, lo : lo + block]).astype(np.int32) + 1  # abstain -> 0
+            yield lo, sp.csc_matrix(part)
+
+    for lo, csc in columns():
+        for i in range(csc.shape[1]):
+            a, b = csc.indptr[i], csc.indptr[i + 1]
+            if a == b:
+                continue
+            key = csc.indices[a:b].astype(np.int64).tobytes() + b"|" + csc.data[a:b].astype(
+                np.int64
+            ).tobytes()
+            first[lo + i] = seen.setdefault(key, lo + i)
+    return first
 
 
 def merge_groups(scores: np.ndarray, threshold: float, max_group_size: int) -> list[list[int]]:
