@@ -328,8 +328,9 @@ def select_abstain_model(
     For *unipolar* LFs the one-coin form is not a proper model of what they cast: it puts
     probability on votes for classes an LF never votes (``p (1 - a)`` of it under the LF's own
     class, more under the others), so its likelihood is always the lower one (trec: BIC 73.1k
-    against 42.9k) and the rule keeps the class-conditional form on every unipolar set. It cannot see that on trec the
-    class-conditional fit is the worse labeller (0.466 against 0.638): the likelihood also
+    against 42.9k) and the rule keeps the class-conditional form on every unipolar set. It
+    cannot see that on trec the class-conditional fit is the worse labeller (0.610 against
+    0.638; 0.466 before exact copies counted once): the likelihood also
     prefers counting every abstain fully (``co_abstain_weight=1``), which scores lowest on
     every real set where it matters (BENCHMARKS.md section 5, ``benchmarks/lm_choices.py``).
 
