@@ -73,9 +73,11 @@ def learn_structure(
 ) -> list[list[int]]:
     """Learns groups of dependent LFs from an unlabeled label matrix.
 
-    Fits a conditionally independent :class:`LabelModel`, scores every LF pair with
-    :func:`~tfsnorkel.labelmodel.structure.pair_scores` and merges pairs above
-    ``threshold`` by union-find up to ``max_group_size``.
+    Finds exact copies (:func:`~tfsnorkel.labelmodel.structure.copy_columns`), fits a
+    conditionally independent :class:`LabelModel` on the other columns, scores every LF pair
+    with :func:`~tfsnorkel.labelmodel.structure.pair_scores` and merges pairs above
+    ``threshold`` by union-find up to ``max_group_size``; each set of copies is returned as a
+    group too.
 
     Args:
         L: ``[N, m]`` label matrix or its :class:`LabelStats`.
