@@ -16,7 +16,8 @@ the supervised model beats majority vote in distribution but the fit does not, a
 likelihood is the higher one, the failure is a likelihood optimum away from the truth (no
 likelihood-based choice can fix it), not a model that cannot label the set.
 
-Accuracy with exact ties broken at random (mean of 20 seeded draws).
+Accuracy as the harness scores it (``lm_harness.score``: exact ties broken at random, mean of
+20 seeded draws).
 
 Usage::
 
@@ -36,17 +37,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lm_sets  # noqa: E402
+from lm_harness import score  # noqa: E402
 
 import tfsnorkel as ts  # noqa: E402
+from tfsnorkel.labelmodel.em import softmax  # noqa: E402
 
 
-def accuracy(proba: np.ndarray, y: np.ndarray, draws: int = 20) -> float:
-    rng = np.random.default_rng(0)
-    tied = proba.max(1, keepdims=True) - proba < 1e-12
-    return float(np.mean([
-        ((proba + 1e-9 * rng.random(proba.shape) * tied).argmax(1) == y).mean()
-        for _ in range(draws)
-    ]))
+def accuracy(proba: np.ndarray, L: np.ndarray, y: np.ndarray) -> float:
+    """The harness's accuracy (exact ties broken at random, mean of its seeded draws)."""
+    return score(proba, L, y, proba.shape[1])["acc"]
 
 
 def counted_tables(L: np.ndarray, y: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,11 +74,6 @@ def covered_ll(lt: np.ndarray, prior: np.ndarray, L: np.ndarray) -> float:
     return float(row.mean() - np.log1p(-np.exp(np.logaddexp.reduce(silent))))
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    p = np.exp(z - z.max(1, keepdims=True))
-    return p / p.sum(1, keepdims=True)
-
-
 def measure(name: str) -> dict:
     d = lm_sets.load_set(name)
     c, L, y = d["cardinality"], d["L_train"], d["y_train"]
@@ -98,10 +92,13 @@ def measure(name: str) -> dict:
         Ls, ys = d[f"L_{split}"], d[f"y_{split}"]
         if not len(ys):
             continue
-        out[f"{split}_supervised"] = accuracy(softmax(logits(lt, mix, Ls)), ys)
-        out[f"{split}_default"] = accuracy(default.predict_proba(Ls), ys)
-        out[f"{split}_one_coin"] = accuracy(one_coin.predict_proba(Ls), ys)
-        out[f"{split}_majority_vote"] = accuracy(ts.MajorityVoter(c).predict_proba(Ls), ys)
+        for key, proba in (
+            ("supervised", softmax(logits(lt, mix, Ls))),
+            ("default", default.predict_proba(Ls)),
+            ("one_coin", one_coin.predict_proba(Ls)),
+            ("majority_vote", ts.MajorityVoter(c).predict_proba(Ls)),
+        ):
+            out[f"{split}_{key}"] = accuracy(proba, Ls, ys)
     return out
 
 
